@@ -1,0 +1,18 @@
+"""Helpers shared by the course notebooks.
+
+One small module per concept; read any of them in one sitting:
+
+- ``config``     FAST/full mode, ``setup()`` (seeds, threads, device, versions)
+- ``data``       the offline data sets (all shipped inside installed packages)
+- ``artifacts``  the cache of trained models, keyed by a hash of their config
+- ``plots``      one plotting style and a live loss plot
+- ``train``      a small training loop (progress bar, periodic evaluation, history)
+- ``widgets``    interactive controls that fall back to a static picture
+- ``exercises``  ``check(...)`` for the exercise cells
+- ``glossary``   the English / Chinese term table
+- ``results``    the "key results" table each notebook ends with
+"""
+from .config import DEVICE_ORDER, is_fast, pick, setup
+
+__all__ = ["setup", "is_fast", "pick", "DEVICE_ORDER"]
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Reference solutions and checkers of the exercises, one module per chapter (``chNN.py``)."""

@@ -1,0 +1,115 @@
+"""Notebook hygiene: what every chapter notebook must look like (DESIGN.md section 5)."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from course_utils import config, glossary
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+IDS = [p.name for p in NOTEBOOKS]
+
+
+def _load(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _source(cell):
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks found"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_name_and_kernel(path):
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name)
+    nb = _load(path)
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_stored_outputs(path):
+    for i, cell in enumerate(_load(path)["cells"]):
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs"), f"cell {i} has stored outputs; clear them before committing"
+            assert cell.get("execution_count") is None, f"cell {i} has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_title_badge_and_setup(path):
+    cells = _load(path)["cells"]
+    title = _source(cells[0])
+    number = path.name[:2]
+    assert cells[0]["cell_type"] == "markdown" and title.startswith(f"# {number} · ")
+    badge = f"https://colab.research.google.com/github/{config.REPO}/blob/{config.BRANCH}/notebooks/{path.name}"
+    assert badge in title, "the Colab badge must point at this notebook"
+    for needed in ("What you will build", "Prerequisites", "Run time"):
+        assert needed in title
+    setup = next((_source(c) for c in cells[:4] if c["cell_type"] == "code"), "")
+    assert "course_utils.setup()" in setup
+    assert f"git+https://github.com/{config.REPO}" in setup and "google.colab" in setup
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_ends_with_key_results_summary_and_terms(path):
+    code = "\n".join(_source(c) for c in _load(path)["cells"] if c["cell_type"] == "code")
+    text = "\n".join(_source(c) for c in _load(path)["cells"] if c["cell_type"] == "markdown")
+    number = path.name[:2]
+    assert f'results.report("{number}"' in code
+    assert f"glossary.show(chapter={int(number)})" in code
+    for heading in ("Exercises", "## Key results", "## Summary", "Further reading"):
+        assert heading in text, f"missing section: {heading}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_exercise_checks_are_registered(path):
+    from course_utils import exercises
+
+    code = "\n".join(_source(c) for c in _load(path)["cells"] if c["cell_type"] == "code")
+    ids = re.findall(r'check\("(\d\d\.\d+)"', code)
+    assert len(ids) >= 2, "each chapter has at least two exercises"
+    for exercise_id in ids:
+        assert exercise_id.startswith(path.name[:2])
+        exercises.get(exercise_id)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_referenced_images_exist(path):
+    for cell in _load(path)["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        src = _source(cell)
+        for ref in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", src) + re.findall(r'<img[^>]+src="([^"]+)"', src):
+            if ref.startswith("http"):
+                continue
+            assert (path.parent / ref).resolve().exists(), f"missing image {ref}"
+
+
+BILINGUAL = re.compile(r"\*\*([^*]+)\*\*\s*[（(]([^)）]*[\u4e00-\u9fff][^)）]*)[)）]")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_glossary_terms_are_consistent(path):
+    problems = []
+    for cell in _load(path)["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        for english, chinese in BILINGUAL.findall(_source(cell)):
+            try:
+                term = glossary.lookup(english)
+            except KeyError:
+                problems.append(f"'{english}' ({chinese}) is not in glossary.tsv")
+                continue
+            if term.chinese != chinese.strip():
+                problems.append(f"'{english}' is written ({chinese}); the glossary says ({term.chinese})")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_listed_in_readme(path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"notebooks/{path.name}" in readme, f"add {path.name} to the README chapter table"

@@ -1,0 +1,95 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_utils import plots, train
+
+
+def test_live_loss_plot_headless_records_and_draws():
+    plot = plots.LiveLossPlot(title="t", live=False)
+    for step in range(5):
+        plot.update(step, train=1.0 / (step + 1))
+    plot.update(4, val=0.5)
+    fig = plot.finish()
+    ax = fig.axes[0]
+    assert ax.get_title() == "t" and ax.get_xlabel() == "step"
+    assert [line.get_label() for line in ax.get_lines()] == ["train", "val"]
+    assert plot.series["train"][1][-1] == pytest.approx(0.2)
+
+
+def test_live_loss_plot_needs_values():
+    with pytest.raises(ValueError):
+        plots.LiveLossPlot(live=False).update(0)
+
+
+def test_not_in_notebook_here():
+    assert plots.in_notebook() is False
+
+
+def _regression_problem():
+    torch.manual_seed(0)
+    X = torch.randn(64, 3)
+    y = X @ torch.tensor([1.0, -2.0, 0.5]) + 0.3
+    return X, y
+
+
+def test_fit_matches_a_hand_written_loop():
+    X, y = _regression_problem()
+    batches = [torch.arange(i, i + 16) for i in range(0, 64, 16)]
+
+    torch.manual_seed(1)
+    ref = torch.nn.Linear(3, 1)
+    for step in range(12):
+        idx = batches[step % 4]
+        loss = F.mse_loss(ref(X[idx]).squeeze(1), y[idx])
+        ref.zero_grad()
+        loss.backward()
+        with torch.no_grad():
+            for p in ref.parameters():
+                p -= 0.1 * p.grad
+
+    torch.manual_seed(1)
+    model = torch.nn.Linear(3, 1)
+    hist = train.fit(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                     batches=[(X[i], y[i]) for i in batches],
+                     loss_fn=lambda m, b: F.mse_loss(m(b[0]).squeeze(1), b[1]),
+                     steps=12, eval_every=5, plot=False,
+                     eval_fn=lambda m: {"mse": F.mse_loss(m(X).squeeze(1), y).item()})
+    for p, q in zip(ref.parameters(), model.parameters()):
+        assert torch.allclose(p, q, atol=1e-6)
+    assert hist.steps == list(range(12)) and len(hist.train_loss) == 12
+    assert hist.eval_steps == [0, 5, 10, 12]
+    assert hist.last("mse") < hist.evals["mse"][0]
+    assert model.training  # fit restores train mode after evaluating
+
+
+def test_fit_rejects_bad_input():
+    X, y = _regression_problem()
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    ok_loss = lambda m, b: F.mse_loss(m(X).squeeze(1), y)  # noqa: E731
+    with pytest.raises(TypeError, match="nn.Module"):
+        train.fit("model", opt, [0], ok_loss, steps=1, plot=False)
+    with pytest.raises(ValueError, match="steps"):
+        train.fit(model, opt, [0], ok_loss, steps=0, plot=False)
+    with pytest.raises(TypeError, match="batches"):
+        train.fit(model, opt, 5, ok_loss, steps=1, plot=False)
+    with pytest.raises(ValueError, match="scalar"):
+        train.fit(model, opt, [0], lambda m, b: m(X), steps=1, plot=False)
+    with pytest.raises(TypeError, match="dict"):
+        train.fit(model, opt, [0], ok_loss, steps=1, plot=False, eval_fn=lambda m: 1.0)
+
+
+def test_fit_stops_on_divergence():
+    X, y = _regression_problem()
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=1e6)
+    with pytest.raises(FloatingPointError, match="learning rate"):
+        train.fit(model, opt, [0], lambda m, b: F.mse_loss(m(X).squeeze(1), y) * math.inf, steps=3, plot=False)
+
+
+def test_history_last_unknown_name():
+    with pytest.raises(KeyError):
+        train.History().last("accuracy")
