@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.installed
 TORCH_PIN       ?= torch==2.13.0
 TORCH_PIP_ARGS  ?=
 PYTEST_ARGS     ?=
+# JupyterLab refuses to run as root (containers, some cloud machines) unless told it may.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: lab test test-unit execute bench clean
@@ -23,7 +25,7 @@ $(STAMP): pyproject.toml
 ## lab: start JupyterLab on notebooks/ (no browser is opened; open the printed URL)
 lab: $(STAMP)
 	@echo "Starting JupyterLab; open the http://127.0.0.1:... URL it prints below. Ctrl-C stops it."
-	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --notebook-dir=notebooks
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --notebook-dir=notebooks $(ALLOW_ROOT)
 
 ## test: unit tests, notebook hygiene, then every notebook executed in FAST mode (what CI runs)
 test: $(STAMP)
