@@ -11,6 +11,8 @@ One small module per concept; read any of them in one sitting:
 - ``exercises``  ``check(...)`` for the exercise cells
 - ``glossary``   the English / Chinese term table
 - ``results``    the "key results" table each notebook ends with
+- ``monitor``    hooks that watch activations, gradients and update sizes while training
+- ``charlm``     character-level language-model data from the word list (chapters 01, 03)
 """
 from .config import DEVICE_ORDER, is_fast, pick, setup
 

@@ -58,6 +58,7 @@ def fit(
     eval_fn: Callable[[torch.nn.Module], dict[str, float]] | None = None,
     eval_every: int = 100,
     clip_grad_norm: float | None = None,
+    lr_schedule: Callable[[int], float] | None = None,
     plot: bool = True,
     desc: str = "training",
 ) -> History:
@@ -67,6 +68,7 @@ def fit(
     ``loss_fn(model, batch)``: a scalar loss tensor. ``eval_fn(model)``: a dict of numbers,
     called under ``torch.no_grad()`` with the model in ``eval()`` mode at step 0, every
     ``eval_every`` steps and at the end. ``clip_grad_norm``: clip the global gradient norm.
+    ``lr_schedule(step)``: the learning rate to use at ``step`` (set on every parameter group).
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -106,6 +108,9 @@ def fit(
             raise FloatingPointError(f"the loss became {value} at step {step}; lower the learning rate")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if lr_schedule is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = lr_schedule(step)
         if clip_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
         optimizer.step()

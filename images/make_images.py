@@ -127,6 +127,47 @@ def tensor_ranks() -> Path:
     return out
 
 
+def mlp_diagram() -> Path:
+    """Chapter 01's model: 4 context characters -> embeddings -> hidden tanh layer -> 27 probabilities."""
+    fig, ax = plt.subplots(figsize=(11, 4.6))
+    ax.set_xlim(-0.8, 11.2)
+    ax.set_ylim(-1.0, 5.5)
+    ax.axis("off")
+    columns = [  # x, number of circles drawn, label
+        (0.6, 4, "context: 4 characters\n('.', '.', 'c', 'a')\nids (B, 4)"),
+        (3.5, 6, "embeddings, concatenated:\n4 x 12 = 48 numbers\n(B, 48)"),
+        (6.6, 7, "hidden layer:\n200 tanh units\n(B, 200)"),
+        (9.7, 5, "output: 27 logits\n-> softmax -> P(next)\n(B, 27)"),
+    ]
+    points = []
+    for x, n, label in columns:
+        ys = [4.3 - i * (4.0 / max(n - 1, 1)) for i in range(n)]
+        points.append([(x, y) for y in ys])
+        ax.text(x, -0.55, label, ha="center", va="center", fontsize=9.5)
+    for left, right in zip(points[1:-1], points[2:]):
+        for a in left:
+            for b in right:
+                ax.plot([a[0], b[0]], [a[1], b[1]], color=GREY, lw=0.35, alpha=0.6)
+    for a, b in zip(points[0], [points[1][0], points[1][2], points[1][3], points[1][5]]):
+        ax.annotate("", xy=b, xytext=a, arrowprops=dict(arrowstyle="-|>", color=BLUE, lw=1.2))
+    for column, color in zip(points, ["white", "#c6dbef", "#fdd0a2", "#c7e9c0"]):
+        for x, y in column:
+            ax.add_patch(plt.Circle((x, y), 0.17, fc=color, ec="black", lw=1, zorder=3))
+    for (x, y), ch in zip(points[0], [".", ".", "c", "a"]):
+        ax.text(x, y, ch, ha="center", va="center", fontsize=11, zorder=4)
+    ax.text(2.05, 4.9, "look up rows of\nC (27 x 12)", ha="center", fontsize=9, color=BLUE)
+    ax.text(5.05, 4.9, "W1 (48 x 200): every input\nto every hidden unit", ha="center", fontsize=9)
+    ax.text(8.15, 4.9, "W2 (200 x 27)", ha="center", fontsize=9)
+    ax.text(7.0, 2.3, "no links\ninside\na layer", ha="left", va="center", fontsize=8.5, color=ORANGE,
+            bbox=dict(fc="white", ec="none", pad=1), zorder=5)
+    ax.set_title("A character-level MLP: neighbouring layers are fully connected, units within a layer are not",
+                 fontsize=11.5)
+    out = HERE / "01_mlp.png"
+    fig.savefig(out, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
 if __name__ == "__main__":
-    for draw in (autograd_graph, training_recipe, tensor_ranks):
+    for draw in (autograd_graph, training_recipe, tensor_ranks, mlp_diagram):
         print("wrote", draw().relative_to(HERE.parent))

@@ -93,3 +93,13 @@ def test_fit_stops_on_divergence():
 def test_history_last_unknown_name():
     with pytest.raises(KeyError):
         train.History().last("accuracy")
+
+
+def test_fit_applies_the_lr_schedule():
+    X, y = _regression_problem()
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    seen = []
+    train.fit(model, opt, [0], lambda m, b: F.mse_loss(m(X).squeeze(1), y), steps=4, plot=False,
+              lr_schedule=lambda step: seen.append(step) or 0.01 * (step + 1))
+    assert seen == [0, 1, 2, 3] and opt.param_groups[0]["lr"] == pytest.approx(0.04)

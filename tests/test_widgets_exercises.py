@@ -41,7 +41,15 @@ def _wrong_00_2(p, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     return p - lr * m / (v.sqrt() + eps), m, v  # no bias correction
 
 
-WRONG = {"00.1": _wrong_00_1, "00.2": _wrong_00_2}
+def _wrong_01_1(x, gamma, beta, eps=1e-5):
+    return gamma * (x - x.mean(0)) / (x.std(0) + eps) + beta  # unbiased std, eps in the wrong place
+
+
+def _wrong_01_2(fan_in, nonlinearity):
+    return 1 / fan_in ** 0.5  # forgets the gain
+
+
+WRONG = {"00.1": _wrong_00_1, "00.2": _wrong_00_2, "01.1": _wrong_01_1, "01.2": _wrong_01_2}
 
 
 def _all_exercises():
