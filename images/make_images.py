@@ -18,6 +18,13 @@ HERE = Path(__file__).resolve().parent
 BLUE, ORANGE, GREY = "#1f77b4", "#d62728", "#555555"
 
 
+def _save(fig, name: str) -> Path:
+    out = HERE / name
+    fig.savefig(out, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
 def _box(ax, xy, text, color=GREY, width=1.9, height=0.9, fontsize=11):
     x, y = xy
     ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
@@ -62,10 +69,7 @@ def autograd_graph() -> Path:
     ax.text(0.2, 4.0, "forward: values (black, left to right)   backward: gradients (red, right to left)",
             fontsize=10, color=GREY)
     ax.set_title("Computational graph of one neuron with a sigmoid and binary cross-entropy", fontsize=12)
-    out = HERE / "00_autograd_graph.png"
-    fig.savefig(out, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return _save(fig, "00_autograd_graph.png")
 
 
 def training_recipe() -> Path:
@@ -88,10 +92,7 @@ def training_recipe() -> Path:
     _arrow(ax, (6.3, 1.3), (6.3, 2.7), color=BLUE)
     ax.text(6.45, 2.0, "repeat for\nevery batch", ha="left", va="center", fontsize=10, color=BLUE)
     ax.set_title("The training recipe: steps 3-6 repeat; learning happens in step 6", fontsize=12)
-    out = HERE / "00_training_recipe.png"
-    fig.savefig(out, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return _save(fig, "00_training_recipe.png")
 
 
 def tensor_ranks() -> Path:
@@ -121,10 +122,7 @@ def tensor_ranks() -> Path:
     grid(axes[3], 3, 4)
     axes[3].set_xlim(-0.2, 5.2)
     axes[3].set_ylim(-0.5, 4.3)
-    out = HERE / "00_tensor_ranks.png"
-    fig.savefig(out, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return _save(fig, "00_tensor_ranks.png")
 
 
 def mlp_diagram() -> Path:
@@ -162,10 +160,7 @@ def mlp_diagram() -> Path:
             bbox=dict(fc="white", ec="none", pad=1), zorder=5)
     ax.set_title("A character-level MLP: neighbouring layers are fully connected, units within a layer are not",
                  fontsize=11.5)
-    out = HERE / "01_mlp.png"
-    fig.savefig(out, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return _save(fig, "01_mlp.png")
 
 
 if __name__ == "__main__":
