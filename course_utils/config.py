@@ -17,9 +17,6 @@ FAST_ENV = "COURSE_FAST"
 SEED = 1337
 DEVICE_ORDER = ("cuda", "mps", "cpu")
 
-# Where the course lives on GitHub: the Colab badges and the Colab install line use it.
-REPO = "scratch-to-chat/scratch-to-chat"
-BRANCH = "main"
 
 
 def is_fast() -> bool:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import config, glossary
+from course_utils import colab, glossary
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -45,13 +45,12 @@ def test_title_badge_and_setup(path):
     title = _source(cells[0])
     number = path.name[:2]
     assert cells[0]["cell_type"] == "markdown" and title.startswith(f"# {number} · ")
-    badge = f"https://colab.research.google.com/github/{config.REPO}/blob/{config.BRANCH}/notebooks/{path.name}"
-    assert badge in title, "the Colab badge must point at this notebook"
+    assert colab.badge_url(path.name) in title, "the Colab badge must point at this notebook"
     for needed in ("What you will build", "Prerequisites", "Run time"):
         assert needed in title
     setup = next((_source(c) for c in cells[:4] if c["cell_type"] == "code"), "")
     assert "course_utils.setup()" in setup
-    assert f"git+https://github.com/{config.REPO}" in setup and "google.colab" in setup
+    assert colab.install_url() in setup and "google.colab" in setup
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -113,3 +112,19 @@ def test_glossary_terms_are_consistent(path):
 def test_listed_in_readme(path):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"notebooks/{path.name}" in readme, f"add {path.name} to the README chapter table"
+
+
+LOCAL_PATH = re.compile(r"(/work/|/home/|/Users/|/root/|/tmp/|[A-Za-z]:\\\\)")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_metadata_fits_colab(path):
+    """Colab opens the notebook as it is: a plain python3 kernel and no machine-specific paths."""
+    nb = _load(path)
+    assert set(nb["metadata"]) <= {"kernelspec", "language_info"}, "strip editor/extension metadata"
+    assert nb["metadata"]["kernelspec"] == {"display_name": "Python 3", "language": "python",
+                                           "name": "python3"}
+    for i, cell in enumerate(nb["cells"]):
+        assert not cell.get("metadata"), f"cell {i} carries metadata"
+        found = LOCAL_PATH.search(_source(cell))
+        assert not found, f"cell {i} mentions a local path: {found.group(0)!r}"
