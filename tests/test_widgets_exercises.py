@@ -49,7 +49,16 @@ def _wrong_01_2(fan_in, nonlinearity):
     return 1 / fan_in ** 0.5  # forgets the gain
 
 
-WRONG = {"00.1": _wrong_00_1, "00.2": _wrong_00_2, "01.1": _wrong_01_1, "01.2": _wrong_01_2}
+def _wrong_02_1(size, kernel, stride=1, padding=0):
+    return (size + padding - kernel) // stride + 1  # padding counted once, not on both sides
+
+
+def _wrong_02_2(x, kernel, stride):
+    return x.unfold(2, kernel, stride).unfold(3, kernel, stride).mean(dim=(-2, -1))  # average, not max
+
+
+WRONG = {"00.1": _wrong_00_1, "00.2": _wrong_00_2, "01.1": _wrong_01_1, "01.2": _wrong_01_2,
+         "02.1": _wrong_02_1, "02.2": _wrong_02_2}
 
 
 def _all_exercises():

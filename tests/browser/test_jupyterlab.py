@@ -92,8 +92,15 @@ def _run_all(page) -> float:
 def _save_and_read(page, path: Path) -> dict:
     before = path.stat().st_mtime_ns
     _menu(page, "File", "Save Notebook")
-    _wait(lambda: path.stat().st_mtime_ns != before, 30, f"{path.name} to be saved")
-    return json.loads(path.read_text(encoding="utf-8"))
+    _wait(lambda: path.stat().st_mtime_ns != before, 60, f"{path.name} to be saved")
+
+    def parsed():  # the server may still be writing the file
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            return None
+
+    return _wait(parsed, 30, f"{path.name} to be written completely")
 
 
 def _problems_in(nb: dict) -> list[str]:
