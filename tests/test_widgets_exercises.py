@@ -57,8 +57,18 @@ def _wrong_02_2(x, kernel, stride):
     return x.unfold(2, kernel, stride).unfold(3, kernel, stride).mean(dim=(-2, -1))  # average, not max
 
 
+def _wrong_03_1(x_t, h_prev, W_xh, W_hh, b_h):
+    return torch.tanh(x_t @ W_xh.T + h_prev @ W_hh + b_h)  # W_hh not transposed
+
+
+def _wrong_03_2(x_t, h_prev, c_prev, W_ih, W_hh, b):
+    i, f, g, o = (x_t @ W_ih.T + h_prev @ W_hh.T + b).chunk(4, dim=1)
+    c_t = torch.sigmoid(i) * c_prev + torch.sigmoid(f) * torch.tanh(g)  # input and forget gates swapped
+    return torch.sigmoid(o) * torch.tanh(c_t), c_t
+
+
 WRONG = {"00.1": _wrong_00_1, "00.2": _wrong_00_2, "01.1": _wrong_01_1, "01.2": _wrong_01_2,
-         "02.1": _wrong_02_1, "02.2": _wrong_02_2}
+         "02.1": _wrong_02_1, "02.2": _wrong_02_2, "03.1": _wrong_03_1, "03.2": _wrong_03_2}
 
 
 def _all_exercises():

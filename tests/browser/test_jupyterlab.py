@@ -31,6 +31,19 @@ def _wait(condition, timeout_s: float, what: str, interval_s: float = 0.5):
         time.sleep(interval_s)
 
 
+def _wait_until_stable(locator, seconds: float, timeout_s: float = 60) -> None:
+    """Wait until the element's HTML has not changed for `seconds` (a redraw may come in parts)."""
+    last, since = locator.inner_html(), time.monotonic()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() - since < seconds:
+        if time.monotonic() > deadline:
+            raise AssertionError("the widget output kept changing")
+        time.sleep(0.2)
+        now = locator.inner_html()
+        if now != last:
+            last, since = now, time.monotonic()
+
+
 def _kernel_status(page) -> str | None:
     return page.locator(f"{PANEL} .jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
 
@@ -178,9 +191,9 @@ def test_notebook_in_jupyterlab(lab, browser, name):
             _wait(lambda: output.inner_html().strip(), 60, f"interactive widget {i} to draw")
             before = output.inner_html()
             action = _move_first_control(box)
-            _wait(lambda: output.inner_html() != before and _kernel_status(page) == "idle",
-                  120, f"interactive widget {i} to redraw after {action}")
-            page.wait_for_timeout(500)
+            _wait(lambda: output.inner_html() not in (before, "") and output.inner_text().strip() + output.inner_html()
+                  and _kernel_status(page) == "idle", 120, f"interactive widget {i} to redraw after {action}")
+            _wait_until_stable(output, seconds=1.0)
             page.screenshot(path=str(SCREENSHOTS / f"{stem}-widget{i + 1}.png"))
             print(f"{name}: interactive widget {i + 1} redrew after {action}")
         if not interacts.count():
