@@ -21,7 +21,6 @@ REPO = "scratch-to-chat/scratch-to-chat"
 BRANCH = "main"
 
 ROOT = Path(__file__).resolve().parents[1]
-BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 _BADGE_URL = re.compile(r"https://colab\.research\.google\.com/github/[^)\s\"']+")
 _INSTALL_URL = re.compile(r"git\+https://github\.com/[^)\s\"']+")
 
@@ -31,11 +30,6 @@ def badge_url(notebook: str) -> str:
     if not re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", notebook):
         raise ValueError(f"expected a chapter notebook name like '00_topic.ipynb', got {notebook!r}")
     return f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/notebooks/{notebook}"
-
-
-def badge_markdown(notebook: str) -> str:
-    """The Open-in-Colab badge as Markdown."""
-    return f"[![Open In Colab]({BADGE_IMAGE})]({badge_url(notebook)})"
 
 
 def install_url() -> str:

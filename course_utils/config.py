@@ -18,7 +18,6 @@ SEED = 1337
 DEVICE_ORDER = ("cuda", "mps", "cpu")
 
 
-
 def is_fast() -> bool:
     """True when ``COURSE_FAST`` is set to 1/true/yes (case-insensitive)."""
     value = os.environ.get(FAST_ENV, "").strip().lower()

@@ -49,8 +49,8 @@ def _wrong_01_2(fan_in, nonlinearity):
     return 1 / fan_in ** 0.5  # forgets the gain
 
 
-def _wrong_02_1(size, kernel, stride=1, padding=0):
-    return (size + padding - kernel) // stride + 1  # padding counted once, not on both sides
+def _wrong_02_1(layers):
+    return 1 + sum(kernel - 1 for kernel, _ in layers)  # ignores the strides
 
 
 def _wrong_02_2(x, kernel, stride):

@@ -1,4 +1,4 @@
-"""Chapter 02 exercises: the convolution output size, and max pooling from scratch."""
+"""Chapter 02 exercises: the receptive field of a stack of layers, and max pooling from scratch."""
 from __future__ import annotations
 
 import torch
@@ -7,24 +7,34 @@ import torch.nn.functional as F
 from ..exercises import exercise, require
 
 
-def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
-    """Output length along one axis: floor((size + 2 * padding - kernel) / stride) + 1."""
-    return (size + 2 * padding - kernel) // stride + 1
+def receptive_field(layers: list[tuple[int, int]]) -> int:
+    """Side of the input window one output of a stack of (kernel, stride) layers depends on."""
+    size, jump = 1, 1                    # jump: input pixels between neighbouring outputs so far
+    for kernel, stride in layers:
+        size += (kernel - 1) * jump
+        jump *= stride
+    return size
 
 
-@exercise("02.1", "the output size of a convolution", solution=conv_output_size)
-def _check_output_size(fn) -> None:
-    for size in (5, 8, 12, 28, 33):
-        for kernel in (1, 2, 3, 5):
-            for stride in (1, 2, 3):
-                for padding in (0, 1, 2):
-                    if kernel > size + 2 * padding:
-                        continue
-                    want = F.conv2d(torch.zeros(1, 1, size, size), torch.zeros(1, 1, kernel, kernel),
-                                    stride=stride, padding=padding).shape[-1]
-                    got = fn(size, kernel, stride, padding)
-                    require(got == want, f"size {size}, kernel {kernel}, stride {stride}, padding {padding}: "
-                            f"F.conv2d gives {want}, you gave {got!r} (pad first, then count whole steps)")
+def _measured_receptive_field(layers) -> int:
+    """Ask autograd which input pixels one output of the stack depends on (all-ones kernels)."""
+    x = torch.ones(1, 1, 64, 64, requires_grad=True)
+    h = x
+    for kernel, stride in layers:
+        h = F.conv2d(h, torch.ones(1, 1, kernel, kernel), stride=stride)
+    h[0, 0, 0, 0].backward()
+    rows = (x.grad[0, 0].abs().sum(dim=1) > 0).nonzero()
+    return int(rows.max() - rows.min() + 1)
+
+
+@exercise("02.1", "the receptive field of a stack of layers", solution=receptive_field)
+def _check_receptive_field(fn) -> None:
+    for layers in ([(3, 1)], [(3, 1), (3, 1)], [(3, 1), (2, 2)], [(3, 1), (2, 2), (3, 1)],
+                   [(5, 2), (3, 2), (3, 1)], [(2, 2), (2, 2), (2, 2)], [(7, 1), (1, 3), (3, 1)]):
+        want = _measured_receptive_field(layers)
+        got = fn(layers)
+        require(got == want, f"for (kernel, stride) layers {layers} one output sees a {want}x{want} window, "
+                f"you gave {got!r} (each layer adds (kernel - 1) times the product of the earlier strides)")
 
 
 def max_pool2d(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
