@@ -59,9 +59,11 @@ execute: $(STAMP)
 	COURSE_STATIC=1 $(BIN)/jupyter nbconvert --to notebook --execute \
 		--ExecutePreprocessor.timeout=1800 --output-dir build/executed notebooks/*.ipynb
 
-## bench: run every notebook in FAST and full mode, check budgets, write build/BENCHMARKS.md
+## bench: run every notebook in FAST and full mode, check budgets, write build/BENCHMARKS.md;
+##        then BPE training measured to the end (build/BENCHMARKS-bpe.md, several minutes)
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_notebooks.py
+	$(BIN)/python tests/benchmarks/bench_bpe.py
 
 ## colab-links: regenerate Colab badges and install lines from REPO/BRANCH in course_utils/colab.py
 colab-links: $(STAMP)

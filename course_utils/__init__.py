@@ -13,6 +13,7 @@ One small module per concept; read any of them in one sitting:
 - ``results``    the "key results" table each notebook ends with
 - ``monitor``    hooks that watch activations, gradients and update sizes while training
 - ``charlm``     character-level language-model data from the word list (chapters 01, 03)
+- ``bpe``        the byte-level BPE tokenizer and ``get_tokenizer()`` (chapters 05-09)
 """
 from .config import DEVICE_ORDER, is_fast, pick, setup
 

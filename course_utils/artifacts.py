@@ -75,14 +75,14 @@ def artifact_path(name: str, config: Any, per_mode: bool = True) -> Path:
     return cache_dir() / f"{name}-{config_hash(config, per_mode=per_mode)}.pt"
 
 
-def save(obj: Any, path: str | os.PathLike) -> Path:
-    """Write ``obj`` with ``torch.save`` atomically: readers see the old file or the new one."""
+def _atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> Path:
+    """Call ``write(f)`` on a temporary binary file next to ``path``, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -91,6 +91,16 @@ def save(obj: Any, path: str | os.PathLike) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def save(obj: Any, path: str | os.PathLike) -> Path:
+    """Write ``obj`` with ``torch.save`` atomically: readers see the old file or the new one."""
+    return _atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` as UTF-8 atomically (for artifacts kept in a readable format, like JSON)."""
+    return _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def load(path: str | os.PathLike) -> Any:

@@ -67,8 +67,28 @@ def _wrong_03_2(x_t, h_prev, c_prev, W_ih, W_hh, b):
     return torch.sigmoid(o) * torch.tanh(c_t), c_t
 
 
+def _wrong_05_1(chunk_counts):
+    counts = {}
+    for ids in chunk_counts:
+        for pair in zip(ids, ids[1:]):
+            counts[pair] = counts.get(pair, 0) + 1  # forgets how often the chunk occurs
+    return counts
+
+
+def _wrong_05_2(merges):
+    vocab = [bytes([b]) for b in range(256)]
+    for a, b in merges:
+        vocab.append(vocab[b] + vocab[a])  # parts in the wrong order
+    return vocab
+
+
+def _wrong_05_3(data):
+    return len(data) - 1 if data and data[-1] >= 0x80 else len(data)  # drops one byte, not the whole character
+
+
 WRONG = {"00.1": _wrong_00_1, "00.2": _wrong_00_2, "01.1": _wrong_01_1, "01.2": _wrong_01_2,
-         "02.1": _wrong_02_1, "02.2": _wrong_02_2, "03.1": _wrong_03_1, "03.2": _wrong_03_2}
+         "02.1": _wrong_02_1, "02.2": _wrong_02_2, "03.1": _wrong_03_1, "03.2": _wrong_03_2,
+         "05.1": _wrong_05_1, "05.2": _wrong_05_2, "05.3": _wrong_05_3}
 
 
 def _all_exercises():
