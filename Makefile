@@ -60,10 +60,12 @@ execute: $(STAMP)
 		--ExecutePreprocessor.timeout=1800 --output-dir build/executed notebooks/*.ipynb
 
 ## bench: run every notebook in FAST and full mode, check budgets, write build/BENCHMARKS.md;
-##        then BPE training measured to the end (build/BENCHMARKS-bpe.md, several minutes)
+##        then BPE training measured to the end (build/BENCHMARKS-bpe.md, several minutes) and the
+##        chapter 06 GPT against a character-level GPT of the same size (build/BENCHMARKS-gpt.md)
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_notebooks.py
 	$(BIN)/python tests/benchmarks/bench_bpe.py
+	$(BIN)/python tests/benchmarks/bench_gpt.py
 
 ## colab-links: regenerate Colab badges and install lines from REPO/BRANCH in course_utils/colab.py
 colab-links: $(STAMP)

@@ -14,6 +14,8 @@ One small module per concept; read any of them in one sitting:
 - ``monitor``    hooks that watch activations, gradients and update sizes while training
 - ``charlm``     character-level language-model data from the word list (chapters 01, 03)
 - ``bpe``        the byte-level BPE tokenizer and ``get_tokenizer()`` (chapters 05-09)
+- ``gpt``        the GPT model, sampling, KV cache, size and memory arithmetic (chapters 06-09)
+- ``pretrain``   pretraining on the Wikipedia text and ``get_pretrained()`` (chapters 06-09)
 """
 from .config import DEVICE_ORDER, is_fast, pick, setup
 

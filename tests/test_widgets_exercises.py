@@ -1,6 +1,7 @@
 import ipywidgets as W
 import pytest
 import torch
+import torch.nn.functional as F
 
 from course_utils import exercises, widgets
 from course_utils.exercises import ExerciseFailed, check
@@ -86,9 +87,22 @@ def _wrong_05_3(data):
     return len(data) - 1 if data and data[-1] >= 0x80 else len(data)  # drops one byte, not the whole character
 
 
+def _wrong_06_1(q, k, v):
+    return F.scaled_dot_product_attention(q, k, v)  # forgets the causal mask
+
+
+def _wrong_06_2(vocab_size, block_size, n_layer, n_embd):
+    return vocab_size * n_embd + block_size * n_embd + n_layer * 12 * n_embd**2  # no biases or LayerNorms
+
+
+def _wrong_06_3(logits, k):
+    return logits.masked_fill(logits <= logits.topk(k, dim=-1).values[:, -1:], float("-inf"))  # keeps the wrong side
+
+
 WRONG = {"00.1": _wrong_00_1, "00.2": _wrong_00_2, "01.1": _wrong_01_1, "01.2": _wrong_01_2,
          "02.1": _wrong_02_1, "02.2": _wrong_02_2, "03.1": _wrong_03_1, "03.2": _wrong_03_2,
-         "05.1": _wrong_05_1, "05.2": _wrong_05_2, "05.3": _wrong_05_3}
+         "05.1": _wrong_05_1, "05.2": _wrong_05_2, "05.3": _wrong_05_3,
+         "06.1": _wrong_06_1, "06.2": _wrong_06_2, "06.3": _wrong_06_3}
 
 
 def _all_exercises():

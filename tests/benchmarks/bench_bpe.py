@@ -12,12 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from course_utils import bpe, data
 
-BUILD = Path(__file__).resolve().parents[2] / "build"
-
+import report  # noqa: E402  (tests/benchmarks/report.py, next to this script)
 
 def timed(fn, *args, **kwargs):
     start = time.perf_counter()
@@ -50,11 +48,7 @@ def main() -> int:
              f"| Hugging Face `tokenizers` | {hf_s:.2f} |", "",
              f"Speed-up incremental vs naive: **{speedup:.0f}x** (target >= 50); incremental / Hugging Face: "
              f"**{vs_hf:.1f}x** (target <= 10); identical merges: **{identical}**.", ""]
-    lines += [f"- {name}: {'ok' if ok else 'MISSED'}" for name, ok in checks]
-    BUILD.mkdir(exist_ok=True)
-    (BUILD / "BENCHMARKS-bpe.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
-    return 0 if all(ok for _, ok in checks) else 1
+    return report.finish("bpe", lines, checks)
 
 
 if __name__ == "__main__":
