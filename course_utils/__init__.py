@@ -13,6 +13,7 @@ One small module per concept; read any of them in one sitting:
 - ``results``    the "key results" table each notebook ends with
 - ``monitor``    hooks that watch activations, gradients and update sizes while training
 - ``charlm``     character-level language-model data from the word list (chapters 01, 03)
+- ``word2vec``   word2vec trainers (skip-gram, CBOW, negative sampling, hierarchical softmax) and evaluation
 - ``bpe``        the byte-level BPE tokenizer and ``get_tokenizer()`` (chapters 05-09)
 - ``gpt``        the GPT model, sampling, KV cache, size and memory arithmetic (chapters 06-09)
 - ``pretrain``   pretraining on the Wikipedia text and ``get_pretrained()`` (chapters 06-09)

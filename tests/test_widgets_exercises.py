@@ -1,3 +1,5 @@
+import math
+
 import ipywidgets as W
 import pytest
 import torch
@@ -99,8 +101,17 @@ def _wrong_06_3(logits, k):
     return logits.masked_fill(logits <= logits.topk(k, dim=-1).values[:, -1:], float("-inf"))  # keeps the wrong side
 
 
+def _wrong_04_1(tokens, window):
+    return [(c, tokens[j]) for i, c in enumerate(tokens) for j in range(i + 1, min(len(tokens), i + window + 1))]  # right side only
+
+
+def _wrong_04_2(count, total, sample):
+    f = count / total
+    return (math.sqrt(f / sample) + 1) * sample / f  # not capped at 1
+
+
 WRONG = {"00.1": _wrong_00_1, "00.2": _wrong_00_2, "01.1": _wrong_01_1, "01.2": _wrong_01_2,
-         "02.1": _wrong_02_1, "02.2": _wrong_02_2, "03.1": _wrong_03_1, "03.2": _wrong_03_2,
+         "02.1": _wrong_02_1, "02.2": _wrong_02_2, "03.1": _wrong_03_1, "03.2": _wrong_03_2, "04.1": _wrong_04_1, "04.2": _wrong_04_2,
          "05.1": _wrong_05_1, "05.2": _wrong_05_2, "05.3": _wrong_05_3,
          "06.1": _wrong_06_1, "06.2": _wrong_06_2, "06.3": _wrong_06_3}
 

@@ -1,0 +1,305 @@
+"""word2vec from scratch: vocabulary, subsampling, training examples and three trainers.
+
+skip-gram + negative sampling, CBOW + negative sampling, and skip-gram + hierarchical softmax,
+trained with plain SGD and a learning rate that decays linearly to ``min_lr`` (as in the
+original C code and in gensim). Vectorised: the examples of one epoch are built with NumPy,
+then processed in batches; each batch gathers the rows it needs, computes the gradients by
+hand (no autograd) and adds them back with ``index_add_``.
+
+Shapes: V = vocabulary size, D = vector size, B = examples in a batch, K = negatives per
+example, L = longest Huffman code.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+METHODS = ("sg-ns", "cbow-ns", "sg-hs")
+
+
+@dataclass
+class W2VConfig:
+    dim: int = 100
+    window: int = 5           # up to 5 words each side (a random 1..5 per centre word, as in word2vec)
+    negative: int = 5
+    epochs: int = 5
+    min_count: int = 5
+    sample: float = 1e-3      # subsampling threshold for frequent words
+    lr: float = 0.025
+    min_lr: float = 1e-4
+    ns_exponent: float = 0.75
+    batch_size: int = 1024
+    seed: int = 1
+
+
+class Vocab:
+    """Words seen at least ``min_count`` times, most frequent first: ``words[i]`` has ``counts[i]``."""
+
+    def __init__(self, sentences: list[list[str]], min_count: int = 5):
+        if min_count < 1:
+            raise ValueError(f"min_count must be >= 1, got {min_count}")
+        counts = Counter(w for s in sentences for w in s)
+        kept = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+        if not kept:
+            raise ValueError(f"no word occurs {min_count} times or more")
+        self.words = kept
+        self.index = {w: i for i, w in enumerate(kept)}
+        self.counts = np.array([counts[w] for w in kept], dtype=np.int64)
+        self.total_words = sum(counts.values())       # all tokens, including dropped rare ones
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.index
+
+    def encode(self, sentences: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """Flat ids of the known words and, for each, the number of its sentence."""
+        ids, sent = [], []
+        for k, s in enumerate(sentences):
+            for w in s:
+                i = self.index.get(w)
+                if i is not None:
+                    ids.append(i)
+                    sent.append(k)
+        return np.array(ids, dtype=np.int64), np.array(sent, dtype=np.int64)
+
+
+def keep_probability(counts: np.ndarray, sample: float) -> np.ndarray:
+    """word2vec's subsampling: a word with frequency f is kept with probability
+    (sqrt(f / t) + 1) * t / f, t = sample (so words rarer than t are always kept)."""
+    if sample <= 0:
+        return np.ones(len(counts))
+    f = counts / counts.sum()
+    return np.minimum(1.0, (np.sqrt(f / sample) + 1) * sample / f)
+
+
+def subsample(ids: np.ndarray, sent: np.ndarray, keep: np.ndarray, rng: np.random.Generator):
+    """Drop each occurrence of word w with probability 1 - keep[w]; returns the kept (ids, sent)."""
+    mask = rng.random(len(ids)) < keep[ids]
+    return ids[mask], sent[mask]
+
+
+def skipgram_pairs(ids: np.ndarray, sent: np.ndarray, window: int, rng: np.random.Generator):
+    """(centres, contexts): every word with each neighbour up to b positions away in its sentence,
+    b drawn from 1..window per centre word (near neighbours count more often)."""
+    reach = rng.integers(1, window + 1, size=len(ids))
+    centres, contexts = [], []
+    for d in range(1, window + 1):
+        same = sent[:-d] == sent[d:]
+        right = np.nonzero(same & (reach[:-d] >= d))[0]          # centre i, context i + d
+        left = np.nonzero(same & (reach[d:] >= d))[0]            # centre i + d, context i
+        centres += [ids[right], ids[left + d]]
+        contexts += [ids[right + d], ids[left]]
+    return np.concatenate(centres), np.concatenate(contexts)
+
+
+def cbow_examples(ids: np.ndarray, sent: np.ndarray, window: int, rng: np.random.Generator):
+    """(centres (N,), contexts (N, 2*window) padded with -1): the words around each centre word."""
+    n = len(ids)
+    reach = rng.integers(1, window + 1, size=n)
+    ctx = np.full((n, 2 * window), -1, dtype=np.int64)
+    for d in range(1, window + 1):
+        ok = np.zeros(n, dtype=bool)
+        ok[:-d] = (sent[:-d] == sent[d:]) & (reach[:-d] >= d)
+        ctx[ok, 2 * d - 2] = ids[d:][ok[:-d]]                    # right neighbour
+        ok = np.zeros(n, dtype=bool)
+        ok[d:] = (sent[d:] == sent[:-d]) & (reach[d:] >= d)
+        ctx[ok, 2 * d - 1] = ids[:-d][ok[d:]]                    # left neighbour
+    has_context = (ctx >= 0).any(axis=1)
+    return ids[has_context], ctx[has_context]
+
+
+def huffman_codes(counts: np.ndarray) -> tuple[list[list[int]], list[list[int]]]:
+    """Huffman tree over the vocabulary: frequent words get short codes.
+
+    Returns ``codes[w]`` (the 0/1 turns from the root to word w) and ``points[w]`` (the inner
+    nodes passed, numbered 0..V-2, root first). Each inner node has its own output vector.
+    """
+    V = len(counts)
+    if V < 2:
+        raise ValueError("a Huffman tree needs at least two words")
+    heap = [(int(c), i) for i, c in enumerate(counts)]          # leaves are 0..V-1
+    heapq.heapify(heap)
+    parent, bit = {}, {}
+    next_id = V
+    while len(heap) > 1:
+        c1, a = heapq.heappop(heap)
+        c2, b = heapq.heappop(heap)
+        parent[a], bit[a] = next_id, 0
+        parent[b], bit[b] = next_id, 1
+        heapq.heappush(heap, (c1 + c2, next_id))
+        next_id += 1
+    root = next_id - 1
+    codes, points = [], []
+    for w in range(V):
+        code, path, node = [], [], w
+        while node != root:
+            code.append(bit[node])
+            node = parent[node]
+            path.append(node - V)                                 # inner nodes numbered from 0
+        codes.append(code[::-1])
+        points.append(path[::-1])
+    return codes, points
+
+
+def _padded(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    L = max(len(r) for r in rows)
+    out = torch.zeros(len(rows), L, dtype=torch.long)
+    mask = torch.zeros(len(rows), L)
+    for i, r in enumerate(rows):
+        out[i, :len(r)] = torch.tensor(r, dtype=torch.long)
+        mask[i, :len(r)] = 1
+    return out, mask
+
+
+def train(sentences: list[list[str]], cfg: W2VConfig = W2VConfig(), method: str = "sg-ns",
+          vocab: Vocab | None = None, progress: bool = True) -> tuple[torch.Tensor, Vocab, dict]:
+    """Train word vectors; returns (vectors (V, D), vocab, info with seconds and words/second)."""
+    from tqdm.auto import tqdm
+
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    vocab = vocab or Vocab(sentences, cfg.min_count)
+    ids_all, sent_all = vocab.encode(sentences)
+    V, D = len(vocab), cfg.dim
+    g = torch.Generator().manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    w_in = (torch.rand(V, D, generator=g) - 0.5) / D                 # input vectors: the word vectors
+    hs = method == "sg-hs"
+    w_out = torch.zeros(V - 1 if hs else V, D)                       # output vectors (inner nodes for HS)
+    keep = keep_probability(vocab.counts, cfg.sample)
+    noise = torch.tensor(vocab.counts, dtype=torch.float64) ** cfg.ns_exponent
+    noise_cdf = (noise.cumsum(0) / noise.sum()).float()
+    if hs:
+        codes, points = huffman_codes(vocab.counts)
+        code_t, mask_t = _padded(codes)
+        point_t, _ = _padded(points)
+
+    start = time.perf_counter()
+    # examples per epoch vary with subsampling; estimate the total for the learning-rate decay
+    expected = None
+    done = 0
+    bar = tqdm(total=cfg.epochs, desc=method, unit="epoch", disable=not progress)
+    for epoch in range(cfg.epochs):
+        ids, sent = subsample(ids_all, sent_all, keep, rng)
+        if method == "cbow-ns":
+            centres, contexts = cbow_examples(ids, sent, cfg.window, rng)
+        else:
+            centres, contexts = skipgram_pairs(ids, sent, cfg.window, rng)
+        order = rng.permutation(len(centres))
+        centres, contexts = torch.from_numpy(centres[order]), torch.from_numpy(contexts[order])
+        expected = expected or len(centres) * cfg.epochs
+        for s in range(0, len(centres), cfg.batch_size):
+            lr = max(cfg.min_lr, cfg.lr - (cfg.lr - cfg.min_lr) * done / expected)
+            c, o = centres[s:s + cfg.batch_size], contexts[s:s + cfg.batch_size]
+            done += len(c)
+            if method == "cbow-ns":
+                valid = (o >= 0).float()                                     # (B, 2w)
+                ctx_vecs = w_in[o.clamp(min=0)] * valid[..., None]           # (B, 2w, D)
+                h = ctx_vecs.sum(1) / valid.sum(1, keepdim=True)             # (B, D): mean of the context
+                grad_h = _negative_sampling_step(h, c, w_out, noise_cdf, cfg.negative, lr, g)
+                rows = o.clamp(min=0).flatten()
+                w_in.index_add_(0, rows, (grad_h[:, None, :] * valid[..., None]).reshape(-1, D))
+            elif hs:
+                v = w_in[c]                                                  # (B, D)
+                nodes, code, mask = point_t[o], code_t[o], mask_t[o]         # (B, L)
+                u = w_out[nodes]                                             # (B, L, D)
+                score = torch.bmm(u, v[:, :, None]).squeeze(-1)              # (B, L)
+                grad = (1 - code - torch.sigmoid(score)) * mask * lr        # (B, L)
+                w_out.index_add_(0, nodes.flatten(), (grad[..., None] * v[:, None, :]).reshape(-1, D))
+                w_in.index_add_(0, c, (grad[..., None] * u).sum(1))
+            else:
+                grad_v = _negative_sampling_step(w_in[c], o, w_out, noise_cdf, cfg.negative, lr, g)
+                w_in.index_add_(0, c, grad_v)
+        bar.update()
+    bar.close()
+    seconds = time.perf_counter() - start
+    info = {"seconds": seconds, "words_per_s": cfg.epochs * vocab.total_words / seconds,
+            "examples_per_epoch": expected // cfg.epochs if expected else 0}
+    return w_in, vocab, info
+
+
+def _negative_sampling_step(h: torch.Tensor, target: torch.Tensor, w_out: torch.Tensor,
+                            noise_cdf: torch.Tensor, K: int, lr: float, g: torch.Generator) -> torch.Tensor:
+    """One SGD step of negative sampling for hidden vectors h (B, D) and true words target (B,).
+
+    Updates the output vectors in place and returns the gradient step for h (B, D).
+    """
+    B, D = h.shape
+    negatives = torch.searchsorted(noise_cdf, torch.rand(B, K, generator=g)).clamp(max=len(noise_cdf) - 1)
+    words = torch.cat([target[:, None], negatives], dim=1)                  # (B, 1 + K)
+    label = torch.zeros(B, 1 + K)
+    label[:, 0] = 1
+    use = torch.ones(B, 1 + K)
+    use[:, 1:] = (negatives != target[:, None]).float()                     # a negative that is the target is skipped
+    u = w_out[words]                                                         # (B, 1 + K, D)
+    score = torch.bmm(u, h[:, :, None]).squeeze(-1)                          # (B, 1 + K)
+    grad = (label - torch.sigmoid(score)) * use * lr                         # (B, 1 + K)
+    w_out.index_add_(0, words.flatten(), (grad[..., None] * h[:, None, :]).reshape(-1, D))
+    return (grad[..., None] * u).sum(1)
+
+
+# ---- evaluation ----------------------------------------------------------------------------------
+def unit(vectors: torch.Tensor) -> torch.Tensor:
+    return vectors / vectors.norm(dim=1, keepdim=True).clamp(min=1e-12)
+
+
+def most_similar(vectors: torch.Tensor, vocab: Vocab, word: str, topn: int = 10) -> list[tuple[str, float]]:
+    """The ``topn`` words with the highest cosine similarity to ``word``."""
+    if word not in vocab:
+        raise KeyError(f"{word!r} is not in the vocabulary ({len(vocab)} words seen >= min_count times)")
+    u = unit(vectors)
+    sims = u @ u[vocab.index[word]]
+    sims[vocab.index[word]] = -2
+    best = sims.topk(topn)
+    return [(vocab.words[i], s) for i, s in zip(best.indices.tolist(), best.values.tolist())]
+
+
+def analogy(vectors: torch.Tensor, vocab: Vocab, a: str, b: str, c: str, topn: int = 1) -> list[tuple[str, float]]:
+    """a : b :: c : ?  by 3CosAdd: the word closest to b - a + c (the three inputs excluded)."""
+    for w in (a, b, c):
+        if w not in vocab:
+            raise KeyError(f"{w!r} is not in the vocabulary")
+    u = unit(vectors)
+    sims = u @ unit((u[vocab.index[b]] - u[vocab.index[a]] + u[vocab.index[c]])[None])[0]
+    for w in (a, b, c):
+        sims[vocab.index[w]] = -2
+    best = sims.topk(topn)
+    return [(vocab.words[i], s) for i, s in zip(best.indices.tolist(), best.values.tolist())]
+
+
+def similarity_spearman(vectors: torch.Tensor, vocab: Vocab, rows: list[tuple[str, str, float]]):
+    """Spearman correlation between cosine similarities and human scores on the covered pairs.
+
+    Returns (rho, covered pairs, all pairs)."""
+    from scipy.stats import spearmanr
+
+    u = unit(vectors)
+    covered = [(a, b, s) for a, b, s in rows if a in vocab and b in vocab]
+    if len(covered) < 3:
+        return float("nan"), len(covered), len(rows)
+    cos = [float(u[vocab.index[a]] @ u[vocab.index[b]]) for a, b, _ in covered]
+    return float(spearmanr([s for *_, s in covered], cos).correlation), len(covered), len(rows)
+
+
+def analogy_accuracy(vectors: torch.Tensor, vocab: Vocab, questions: list[tuple[str, str, str, str]]):
+    """3CosAdd accuracy on the questions whose four words are all known: (accuracy, covered, all)."""
+    covered = [q for q in questions if all(w in vocab for w in q)]
+    if not covered:
+        return float("nan"), 0, len(questions)
+    u = unit(vectors)
+    idx = torch.tensor([[vocab.index[w] for w in q] for q in covered])       # (N, 4)
+    correct = 0
+    for chunk in idx.split(512):
+        target = unit(u[chunk[:, 1]] - u[chunk[:, 0]] + u[chunk[:, 2]])      # (n, D)
+        sims = target @ u.T                                                  # (n, V)
+        sims.scatter_(1, chunk[:, :3], -2.0)
+        correct += int((sims.argmax(1) == chunk[:, 3]).sum())
+    return correct / len(covered), len(covered), len(questions)
