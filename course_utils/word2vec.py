@@ -4,7 +4,9 @@ skip-gram + negative sampling, CBOW + negative sampling, and skip-gram + hierarc
 trained with plain SGD and a learning rate that decays linearly to ``min_lr`` (as in the
 original C code and in gensim). Vectorised: the examples of one epoch are built with NumPy,
 then processed in batches; each batch gathers the rows it needs, computes the gradients by
-hand (no autograd) and adds them back with ``index_add_``.
+hand (no autograd) and adds them back with ``index_add_``. With ``workers=2`` two threads take
+alternate batches and update the shared vectors without locks, as gensim's workers do (PyTorch
+releases Python's GIL inside its operations); the result then varies slightly from run to run.
 
 Shapes: V = vocabulary size, D = vector size, B = examples in a batch, K = negatives per
 example, L = longest Huffman code.
@@ -12,7 +14,7 @@ example, L = longest Huffman code.
 from __future__ import annotations
 
 import heapq
-import math
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ class W2VConfig:
     min_lr: float = 1e-4
     ns_exponent: float = 0.75
     batch_size: int = 1024
+    workers: int = 2          # threads updating the shared vectors without locks ("Hogwild"), as gensim does
     seed: int = 1
 
 
@@ -166,6 +169,8 @@ def train(sentences: list[list[str]], cfg: W2VConfig = W2VConfig(), method: str 
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if not isinstance(cfg.workers, int) or cfg.workers < 1:
+        raise ValueError(f"workers must be a positive int, got {cfg.workers!r}")
     vocab = vocab or Vocab(sentences, cfg.min_count)
     ids_all, sent_all = vocab.encode(sentences)
     V, D = len(vocab), cfg.dim
@@ -182,29 +187,16 @@ def train(sentences: list[list[str]], cfg: W2VConfig = W2VConfig(), method: str 
         code_t, mask_t = _padded(codes)
         point_t, _ = _padded(points)
 
-    start = time.perf_counter()
-    # examples per epoch vary with subsampling; estimate the total for the learning-rate decay
-    expected = None
-    done = 0
-    bar = tqdm(total=cfg.epochs, desc=method, unit="epoch", disable=not progress)
-    for epoch in range(cfg.epochs):
-        ids, sent = subsample(ids_all, sent_all, keep, rng)
-        if method == "cbow-ns":
-            centres, contexts = cbow_examples(ids, sent, cfg.window, rng)
-        else:
-            centres, contexts = skipgram_pairs(ids, sent, cfg.window, rng)
-        order = rng.permutation(len(centres))
-        centres, contexts = torch.from_numpy(centres[order]), torch.from_numpy(contexts[order])
-        expected = expected or len(centres) * cfg.epochs
-        for s in range(0, len(centres), cfg.batch_size):
-            lr = max(cfg.min_lr, cfg.lr - (cfg.lr - cfg.min_lr) * done / expected)
+    def run_batches(starts, centres, contexts, negatives_all, epoch):
+        for s in starts:
+            # the learning rate falls linearly with the position in the whole run
+            lr = max(cfg.min_lr, cfg.lr - (cfg.lr - cfg.min_lr) * (epoch * per_epoch + s) / (cfg.epochs * per_epoch))
             c, o = centres[s:s + cfg.batch_size], contexts[s:s + cfg.batch_size]
-            done += len(c)
             if method == "cbow-ns":
                 valid = (o >= 0).float()                                     # (B, 2w)
                 ctx_vecs = w_in[o.clamp(min=0)] * valid[..., None]           # (B, 2w, D)
                 h = ctx_vecs.sum(1) / valid.sum(1, keepdim=True)             # (B, D): mean of the context
-                grad_h = _negative_sampling_step(h, c, w_out, noise_cdf, cfg.negative, lr, g)
+                grad_h = _negative_sampling_step(h, c, negatives_all[s:s + cfg.batch_size], w_out, lr)
                 rows = o.clamp(min=0).flatten()
                 w_in.index_add_(0, rows, (grad_h[:, None, :] * valid[..., None]).reshape(-1, D))
             elif hs:
@@ -216,32 +208,59 @@ def train(sentences: list[list[str]], cfg: W2VConfig = W2VConfig(), method: str 
                 w_out.index_add_(0, nodes.flatten(), (grad[..., None] * v[:, None, :]).reshape(-1, D))
                 w_in.index_add_(0, c, (grad[..., None] * u).sum(1))
             else:
-                grad_v = _negative_sampling_step(w_in[c], o, w_out, noise_cdf, cfg.negative, lr, g)
+                grad_v = _negative_sampling_step(w_in[c], o, negatives_all[s:s + cfg.batch_size], w_out, lr)
                 w_in.index_add_(0, c, grad_v)
-        bar.update()
-    bar.close()
+
+    threads_before = torch.get_num_threads()
+    if cfg.workers > 1:
+        torch.set_num_threads(1)            # one core per worker thread
+    start = time.perf_counter()
+    per_epoch = None
+    bar = tqdm(total=cfg.epochs, desc=method, unit="epoch", disable=not progress)
+    try:
+        for epoch in range(cfg.epochs):
+            ids, sent = subsample(ids_all, sent_all, keep, rng)
+            if method == "cbow-ns":
+                centres, contexts = cbow_examples(ids, sent, cfg.window, rng)
+            else:
+                centres, contexts = skipgram_pairs(ids, sent, cfg.window, rng)
+            order = rng.permutation(len(centres))
+            centres, contexts = torch.from_numpy(centres[order]), torch.from_numpy(contexts[order])
+            per_epoch = per_epoch or len(centres)   # examples per epoch vary a little with subsampling
+            negatives_all = None
+            if not hs:                              # all noise words of the epoch in one draw
+                negatives_all = torch.searchsorted(noise_cdf, torch.rand(len(centres), cfg.negative, generator=g))
+                negatives_all.clamp_(max=V - 1)
+            starts = list(range(0, len(centres), cfg.batch_size))
+            workers = [threading.Thread(target=run_batches, args=(starts[k::cfg.workers], centres, contexts,
+                                                                    negatives_all, epoch))
+                       for k in range(cfg.workers)]
+            for t in workers:
+                t.start()
+            for t in workers:
+                t.join()
+            bar.update()
+    finally:
+        torch.set_num_threads(threads_before)
+        bar.close()
     seconds = time.perf_counter() - start
     info = {"seconds": seconds, "words_per_s": cfg.epochs * vocab.total_words / seconds,
-            "examples_per_epoch": expected // cfg.epochs if expected else 0}
+            "examples_per_epoch": per_epoch or 0}
     return w_in, vocab, info
 
 
-def _negative_sampling_step(h: torch.Tensor, target: torch.Tensor, w_out: torch.Tensor,
-                            noise_cdf: torch.Tensor, K: int, lr: float, g: torch.Generator) -> torch.Tensor:
-    """One SGD step of negative sampling for hidden vectors h (B, D) and true words target (B,).
-
-    Updates the output vectors in place and returns the gradient step for h (B, D).
-    """
+def _negative_sampling_step(h: torch.Tensor, target: torch.Tensor, negatives: torch.Tensor,
+                            w_out: torch.Tensor, lr: float) -> torch.Tensor:
+    """One SGD step of negative sampling: hidden vectors h (B, D), true words target (B,), noise
+    words negatives (B, K). Updates the output vectors in place; returns the step for h (B, D)."""
     B, D = h.shape
-    negatives = torch.searchsorted(noise_cdf, torch.rand(B, K, generator=g)).clamp(max=len(noise_cdf) - 1)
     words = torch.cat([target[:, None], negatives], dim=1)                  # (B, 1 + K)
-    label = torch.zeros(B, 1 + K)
-    label[:, 0] = 1
-    use = torch.ones(B, 1 + K)
-    use[:, 1:] = (negatives != target[:, None]).float()                     # a negative that is the target is skipped
     u = w_out[words]                                                         # (B, 1 + K, D)
     score = torch.bmm(u, h[:, :, None]).squeeze(-1)                          # (B, 1 + K)
-    grad = (label - torch.sigmoid(score)) * use * lr                         # (B, 1 + K)
+    grad = -torch.sigmoid(score)                                             # label 0 for noise words
+    grad[:, 0] += 1                                                          # label 1 for the true word
+    grad[:, 1:] *= negatives != target[:, None]                              # a noise word that is the target: skip
+    grad *= lr
     w_out.index_add_(0, words.flatten(), (grad[..., None] * h[:, None, :]).reshape(-1, D))
     return (grad[..., None] * u).sum(1)
 

@@ -114,9 +114,22 @@ def test_evaluation_helpers_on_hand_made_vectors():
         w2v.analogy(vec, vocab, "man", "king", "banana")
 
 
-def test_bad_method():
+def test_bad_method_and_workers():
     with pytest.raises(ValueError, match="method"):
         w2v.train([["a", "b"]], w2v.W2VConfig(min_count=1), method="glove")
+    with pytest.raises(ValueError, match="workers"):
+        w2v.train([["a", "b"]], w2v.W2VConfig(min_count=1, workers=0))
+
+
+def test_one_worker_is_reproducible_and_threads_are_restored():
+    corpus = _toy_corpus(100)
+    cfg = w2v.W2VConfig(dim=8, window=2, epochs=2, min_count=1, sample=0, workers=1)
+    a, _, _ = w2v.train(corpus, cfg, progress=False)
+    b, _, _ = w2v.train(corpus, cfg, progress=False)
+    assert torch.equal(a, b)
+    before = torch.get_num_threads()
+    w2v.train(corpus, w2v.W2VConfig(dim=8, window=2, epochs=1, min_count=1, workers=2), progress=False)
+    assert torch.get_num_threads() == before
 
 
 def test_keep_probability_formula():
