@@ -17,6 +17,7 @@ One small module per concept; read any of them in one sitting:
 - ``bpe``        the byte-level BPE tokenizer and ``get_tokenizer()`` (chapters 05-09)
 - ``gpt``        the GPT model, sampling, KV cache, size and memory arithmetic (chapters 06-09)
 - ``pretrain``   pretraining on the Wikipedia text and ``get_pretrained()`` (chapters 06-09)
+- ``sft``        instruction data, the chat template, loss masks and ``get_sft_model()`` (chapters 07-09)
 """
 from .config import DEVICE_ORDER, is_fast, pick, setup
 

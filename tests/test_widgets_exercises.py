@@ -110,10 +110,21 @@ def _wrong_04_2(count, total, sample):
     return (math.sqrt(f / sample) + 1) * sample / f  # not capped at 1
 
 
+def _wrong_07_1(ids, prompt_len):
+    return [-100 if t <= prompt_len else ids[t] for t in range(1, len(ids))]  # also masks the first answer token
+
+
+def _wrong_07_2(seqs, pad_id):
+    L = max(len(s) for s in seqs)
+    x = torch.tensor([[pad_id] * (L - len(s)) + s for s in seqs])  # left padding
+    return x, x != pad_id
+
+
 WRONG = {"00.1": _wrong_00_1, "00.2": _wrong_00_2, "01.1": _wrong_01_1, "01.2": _wrong_01_2,
          "02.1": _wrong_02_1, "02.2": _wrong_02_2, "03.1": _wrong_03_1, "03.2": _wrong_03_2, "04.1": _wrong_04_1, "04.2": _wrong_04_2,
          "05.1": _wrong_05_1, "05.2": _wrong_05_2, "05.3": _wrong_05_3,
-         "06.1": _wrong_06_1, "06.2": _wrong_06_2, "06.3": _wrong_06_3}
+         "06.1": _wrong_06_1, "06.2": _wrong_06_2, "06.3": _wrong_06_3,
+         "07.1": _wrong_07_1, "07.2": _wrong_07_2}
 
 
 def _all_exercises():
