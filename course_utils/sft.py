@@ -171,14 +171,10 @@ def chat_tokenizer(tok: bpe.Tokenizer | None = None) -> bpe.Tokenizer:
     return chat
 
 
-def prompt_text(instruction: str) -> str:
-    """What the model sees before it answers: the user's turn and the assistant's marker."""
-    return f"{bpe.ENDOFTEXT}{USER}{instruction}{ASSISTANT}"
-
-
 def encode_prompt(tok: bpe.Tokenizer, instruction: str) -> list[int]:
-    """Token ids of :func:`prompt_text`. The instruction itself is encoded as ordinary text, so a
-    user who types "<|end|>" gets the characters, not the special token."""
+    """Token ids of what the model sees before it answers: ``<|endoftext|><|user|>`` instruction
+    ``<|assistant|>``. The instruction is encoded as ordinary text, so a user who types "<|end|>"
+    gets the characters, not the special token."""
     s = tok.special_tokens
     return [s[bpe.ENDOFTEXT], s[USER]] + tok.encode(instruction) + [s[ASSISTANT]]
 
