@@ -120,11 +120,20 @@ def _wrong_07_2(seqs, pad_id):
     return x, x != pad_id
 
 
+def _wrong_09_1(x, W, b, A, B, alpha):
+    return x @ W.T + b + alpha * (x @ A.T) @ B.T  # scaled by alpha instead of alpha / r
+
+
+def _wrong_09_2(w):
+    scale = w.abs().max() / 127  # one scale for the whole matrix
+    return torch.round(w / scale).to(torch.int8), scale.expand(w.size(0), 1)
+
+
 WRONG = {"00.1": _wrong_00_1, "00.2": _wrong_00_2, "01.1": _wrong_01_1, "01.2": _wrong_01_2,
          "02.1": _wrong_02_1, "02.2": _wrong_02_2, "03.1": _wrong_03_1, "03.2": _wrong_03_2, "04.1": _wrong_04_1, "04.2": _wrong_04_2,
          "05.1": _wrong_05_1, "05.2": _wrong_05_2, "05.3": _wrong_05_3,
          "06.1": _wrong_06_1, "06.2": _wrong_06_2, "06.3": _wrong_06_3,
-         "07.1": _wrong_07_1, "07.2": _wrong_07_2}
+         "07.1": _wrong_07_1, "07.2": _wrong_07_2, "09.1": _wrong_09_1, "09.2": _wrong_09_2}
 
 
 def _all_exercises():
