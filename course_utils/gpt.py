@@ -173,6 +173,15 @@ class GPT(nn.Module):
         ``caches``: one dict per layer (from :meth:`new_caches`) for generation with a KV cache;
         the positions of ``idx`` then continue after the cached tokens.
         """
+        logits = self.lm_head(self.features(idx, caches))                   # (B, T, vocab)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
+        return logits, loss
+
+    def features(self, idx: torch.Tensor, caches: list[dict] | None = None) -> torch.Tensor:
+        """idx (B, T) -> the final hidden states (B, T, C), after ``ln_f``: what ``lm_head`` reads.
+        Reward and value heads (chapter 08) read them too."""
         if idx.dim() != 2:
             raise ValueError(f"idx must have shape (B, T), got {tuple(idx.shape)}")
         B, T = idx.shape
@@ -187,11 +196,7 @@ class GPT(nn.Module):
         x = self.drop(x)
         for i, block in enumerate(self.h):
             x = block(x, caches[i] if caches is not None else None)
-        logits = self.lm_head(self.ln_f(x))                                 # (B, T, vocab)
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
-        return logits, loss
+        return self.ln_f(x)
 
     def new_caches(self) -> list[dict]:
         return [{} for _ in self.h]

@@ -287,10 +287,10 @@ def finetune(model: GPT, tok: bpe.Tokenizer, train: list[Example], val: list[Exa
 
 # ---- generation and grading --------------------------------------------------------------------
 @torch.no_grad()
-def respond(model: GPT, tok: bpe.Tokenizer, instructions: list[str], max_new_tokens: int = MAX_ANSWER_TOKENS,
-            temperature: float = 0.0, top_k: int | None = None, top_p: float | None = None,
-            generator: torch.Generator | None = None) -> list[tuple[str, bool]]:
-    """The model's answer to each instruction, as (text, stopped): the text before ``<|end|>``, and
+def generate_answers(model: GPT, tok: bpe.Tokenizer, instructions: list[str], max_new_tokens: int = MAX_ANSWER_TOKENS,
+                     temperature: float = 0.0, top_k: int | None = None, top_p: float | None = None,
+                     generator: torch.Generator | None = None) -> list[tuple[list[int], bool]]:
+    """The answer token ids to each instruction, as (ids, stopped): the ids before ``<|end|>``, and
     whether ``<|end|>`` came within ``max_new_tokens``. Prompts of equal token length are generated
     together in one batch (no padding needed), with the KV cache."""
     end = tok.special_tokens[END]
@@ -298,7 +298,7 @@ def respond(model: GPT, tok: bpe.Tokenizer, instructions: list[str], max_new_tok
     groups: dict[int, list[int]] = {}
     for i, p in enumerate(prompts):
         groups.setdefault(len(p), []).append(i)
-    out: list[tuple[str, bool]] = [("", False)] * len(prompts)
+    out: list[tuple[list[int], bool]] = [([], False)] * len(prompts)
     for length, rows in groups.items():
         limit = min(max_new_tokens, model.config.block_size - length)
         idx = torch.tensor([prompts[i] for i in rows])
@@ -307,9 +307,17 @@ def respond(model: GPT, tok: bpe.Tokenizer, instructions: list[str], max_new_tok
         for row, i in enumerate(rows):
             ids = gen[row].tolist()
             stopped = end in ids
-            ids = ids[:ids.index(end)] if stopped else ids
-            out[i] = (tok.decode(ids).removeprefix(" "), stopped)
+            out[i] = (ids[:ids.index(end)] if stopped else ids, stopped)
     return out
+
+
+def respond(model: GPT, tok: bpe.Tokenizer, instructions: list[str], max_new_tokens: int = MAX_ANSWER_TOKENS,
+            temperature: float = 0.0, top_k: int | None = None, top_p: float | None = None,
+            generator: torch.Generator | None = None) -> list[tuple[str, bool]]:
+    """The model's answer to each instruction, as (text, stopped): the text before ``<|end|>``, and
+    whether ``<|end|>`` came within ``max_new_tokens`` (see :func:`generate_answers`)."""
+    answers = generate_answers(model, tok, instructions, max_new_tokens, temperature, top_k, top_p, generator)
+    return [(tok.decode(ids).removeprefix(" "), stopped) for ids, stopped in answers]
 
 
 def grade(model: GPT, tok: bpe.Tokenizer, examples: list[Example]) -> dict:

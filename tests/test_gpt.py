@@ -160,3 +160,14 @@ def test_generate_stops_at_stop_token():
     first = model.generate(prompt, 1, temperature=0)[0, -1].item()
     out = model.generate(prompt, 10, temperature=0, stop_token=first)
     assert out.shape == (1, 2)
+
+
+def test_features_are_what_the_lm_head_reads():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=50, block_size=16, n_layer=2, n_head=2, n_embd=16)).eval()
+    x = torch.randint(0, 50, (2, 9))
+    h = model.features(x)
+    assert h.shape == (2, 9, 16)
+    assert torch.allclose(model(x)[0], model.lm_head(h))
+    with pytest.raises(ValueError, match="shape"):
+        model.features(x[0])

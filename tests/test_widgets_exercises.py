@@ -120,6 +120,23 @@ def _wrong_07_2(seqs, pad_id):
     return x, x != pad_id
 
 
+def _wrong_08_1(r_chosen, r_rejected):
+    return -torch.log(torch.sigmoid(r_chosen - r_rejected)).mean()  # underflows to inf for large gaps
+
+
+def _wrong_08_2(rewards, values, gamma, lam):
+    adv, running = torch.zeros_like(rewards), 0.0
+    for t in reversed(range(len(rewards))):
+        nxt = values[t + 1] if t + 1 < len(rewards) else values[t]  # bootstraps from V_T instead of 0
+        running = rewards[t] + gamma * nxt - values[t] + gamma * lam * running
+        adv[t] = running
+    return adv
+
+
+def _wrong_08_3(pi_c, pi_r, ref_c, ref_r, beta):
+    return -torch.nn.functional.logsigmoid(beta * (pi_c - pi_r)).mean()  # forgets the reference
+
+
 def _wrong_09_1(x, W, b, A, B, alpha):
     return x @ W.T + b + alpha * (x @ A.T) @ B.T  # scaled by alpha instead of alpha / r
 
@@ -133,7 +150,8 @@ WRONG = {"00.1": _wrong_00_1, "00.2": _wrong_00_2, "01.1": _wrong_01_1, "01.2": 
          "02.1": _wrong_02_1, "02.2": _wrong_02_2, "03.1": _wrong_03_1, "03.2": _wrong_03_2, "04.1": _wrong_04_1, "04.2": _wrong_04_2,
          "05.1": _wrong_05_1, "05.2": _wrong_05_2, "05.3": _wrong_05_3,
          "06.1": _wrong_06_1, "06.2": _wrong_06_2, "06.3": _wrong_06_3,
-         "07.1": _wrong_07_1, "07.2": _wrong_07_2, "09.1": _wrong_09_1, "09.2": _wrong_09_2}
+         "07.1": _wrong_07_1, "07.2": _wrong_07_2,
+         "08.1": _wrong_08_1, "08.2": _wrong_08_2, "08.3": _wrong_08_3, "09.1": _wrong_09_1, "09.2": _wrong_09_2}
 
 
 def _all_exercises():
