@@ -1,6 +1,5 @@
 """RLHF from scratch (chapter 08): gold score and raters, padding, reward model, GAE, PPO and DPO losses."""
 import copy
-import random
 
 import pytest
 import torch
