@@ -347,8 +347,16 @@ class Tokenizer:
         return cls(data["merges"], data["pattern"], data.get("special_tokens"))
 
     # ---- Hugging Face -----------------------------------------------------------------------
-    def to_hf(self):
-        """The same tokenizer as a Hugging Face ``tokenizers.Tokenizer`` (same ids, same pieces)."""
+    def to_hf(self, allowed_special: str = "none"):
+        """The same tokenizer as a Hugging Face ``tokenizers.Tokenizer`` (same ids, same pieces).
+
+        ``allowed_special`` matches :meth:`encode`: with ``"none"`` (the default, as ours) a
+        special-token string inside the text is encoded as ordinary text; with ``"all"`` it becomes
+        its special id. Hugging Face's own default is ``"all"``, which lets text typed by a user
+        inject ``<|endoftext|>`` or a chat marker; ``tokenizers`` knows no subsets of the specials.
+        """
+        if allowed_special not in ("none", "all"):
+            raise ValueError(f"to_hf: allowed_special must be 'none' or 'all', got {allowed_special!r}")
         from tokenizers import AddedToken, Regex, Tokenizer as HFTokenizer, decoders, models, pre_tokenizers
 
         char = bytes_to_unicode()
@@ -373,6 +381,7 @@ class Tokenizer:
         if self.special_tokens:
             hf.add_special_tokens([AddedToken(s, special=True, normalized=False)
                                    for s in sorted(self.special_tokens, key=self.special_tokens.get)])
+        hf.encode_special_tokens = allowed_special == "none"  # True: special strings are plain text
         return hf
 
 
