@@ -2,7 +2,9 @@
 
 Layout: ``<cache>/<name>-<hash>.pt`` where ``<cache>`` is ``~/.cache/scratch-to-chat`` unless
 the environment variable ``COURSE_CACHE`` names another folder, and ``<hash>`` covers the
-config *and* the run mode, so an artifact trained with FAST sizes is never served to a full run.
+config, the run mode *and* the source of this package, so an artifact trained with FAST sizes is
+never served to a full run, and one trained by an older version of the code is never served to a
+newer one (after ``git pull`` the models are retrained once; old files can be deleted by hand).
 
 Files are written atomically (a temporary file, then ``os.replace``) and read with
 ``torch.load(weights_only=True)``, which only unpickles tensors and plain containers
@@ -12,6 +14,7 @@ A file that cannot be read is reported, deleted and rebuilt; it is never used si
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -50,17 +53,33 @@ def _plain(config: Any) -> Any:
     return config
 
 
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """A digest of every ``.py`` file of ``course_utils``: the code that builds the artifacts.
+
+    Any change to the package (a training loop, a default, a bug fix) changes every key, which is
+    coarse but safe: working out which edit affects which artifact is exactly where stale models
+    would slip through.
+    """
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def config_hash(config: Any, length: int = 12, per_mode: bool = True) -> str:
-    """A short hex digest of ``config`` (a dict or dataclass of JSON-able values).
+    """A short hex digest of ``config`` (a dict or dataclass of JSON-able values) and the code.
 
     With ``per_mode`` (the default) the FAST/full mode is part of the key, so the two modes
     never share an artifact; data that does not depend on the mode passes ``per_mode=False``.
-    Key order does not matter; a value JSON cannot encode raises ``TypeError``.
+    :func:`code_version` is always part of the key. Key order does not matter; a value JSON
+    cannot encode raises ``TypeError``.
     """
     plain = _plain(config)
     if not isinstance(plain, dict):
         raise TypeError(f"config must be a dict or a dataclass instance, got {type(config).__name__}")
-    keyed = {"config": plain, "fast": is_fast() if per_mode else None}
+    keyed = {"config": plain, "fast": is_fast() if per_mode else None, "code": code_version()}
     try:
         text = json.dumps(keyed, sort_keys=True, separators=(",", ":"))
     except TypeError as err:

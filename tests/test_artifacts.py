@@ -27,7 +27,17 @@ def test_config_hash_separates_modes_and_values(monkeypatch):
     full = artifacts.config_hash({"steps": 10})
     assert fast != full
     assert full != artifacts.config_hash({"steps": 11})
-    assert artifacts.config_hash({"a": 1}, per_mode=False) == artifacts.config_hash({"a": 1}, per_mode=False)
+    shared_full = artifacts.config_hash({"a": 1}, per_mode=False)
+    monkeypatch.setenv("COURSE_FAST", "1")
+    assert artifacts.config_hash({"a": 1}, per_mode=False) == shared_full  # mode-free data is shared
+
+
+def test_an_artifact_from_older_code_is_not_served(monkeypatch):
+    artifacts.get_or_build("model", {"k": 1}, lambda: {"w": torch.zeros(1)})
+    assert artifacts.code_version() == artifacts.code_version.__wrapped__()  # the digest is stable
+    monkeypatch.setattr(artifacts, "code_version", lambda: "edited-code")
+    rebuilt = artifacts.get_or_build("model", {"k": 1}, lambda: {"w": torch.ones(1)})
+    assert torch.equal(rebuilt["w"], torch.ones(1))  # rebuilt by the new code, not the stale file
 
 
 def test_config_hash_accepts_dataclasses():
