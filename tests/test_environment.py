@@ -1,4 +1,7 @@
-"""environment.yml must describe the same packages as pyproject.toml (dependencies + test extra)."""
+"""The install is what the tests use: environment.yml matches pyproject.toml, every imported
+package is declared, and the Makefile installs the versions in constraints.txt."""
+import ast
+import importlib.metadata
 import re
 import sys
 from pathlib import Path
@@ -33,10 +36,54 @@ def test_environment_yml_matches_pyproject():
     assert conda == pip_reqs
 
 
-def test_makefile_pins_the_cpu_torch_first():
+def _declared() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    return {_normal(_split(r)[0]) for r in reqs}
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_every_imported_package_is_declared():
+    """A package imported by the course or its tests must not arrive only as someone's dependency."""
+    local = {"course_utils", "report", "tests"}
+    dists = importlib.metadata.packages_distributions()
+    missing = {}
+    for path in sorted((ROOT / "course_utils").rglob("*.py")) + sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for top in {n.split(".")[0] for n in names}:
+                if top in sys.stdlib_module_names or top in local or top == "tomli":
+                    continue
+                owners = {_normal(d) for d in dists.get(top, [top])}
+                if not owners & _declared():
+                    missing.setdefault(top, path.relative_to(ROOT).as_posix())
+    assert not missing, f"imported but not declared in pyproject.toml (module: first file): {missing}"
+
+
+def test_constraints_pin_every_installed_package():
+    pins = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
+                if line and not line.startswith("#"))
+    assert pins["torch"] == "2.13.0"  # the CPU build this machine installs from disk
+    assert {_normal(n) for n in pins} >= _declared() - {"scratch-to-chat"}
+    for name, version in pins.items():
+        assert re.fullmatch(r"[0-9][0-9A-Za-z.]*", version), f"{name}=={version} is not an exact release"
+
+
+def test_makefile_installs_the_constraints_and_the_cpu_torch_first():
     makefile = (ROOT / "Makefile").read_text()
     assert "torch==2.13.0" in makefile
-    assert makefile.index('"$(TORCH_PIN)"') < makefile.index('-e ".[test]"')
+    install = makefile[makefile.index("$(STAMP): "):makefile.index('@touch $(STAMP)')]
+    assert install.index('"$(TORCH_PIN)"') < install.index('-e ".[test]"')
+    assert install.count("-c $(VENV)/constraints.txt") == 2  # torch and everything else
+    assert "grep -v '^torch==' $(CONSTRAINTS)" in install
 
 
 def test_ci_runs_the_readme_test_command():
@@ -44,3 +91,5 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make lab" in readme
     assert re.search(r"^make test$", ci, re.M)
+    assert re.search(r"^make test-latest$", ci, re.M)
+    assert ci.index("make test\n") < ci.index("make test-latest")
