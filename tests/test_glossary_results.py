@@ -52,6 +52,30 @@ def test_report_fails_on_a_missed_target(monkeypatch):
         results.report("99", [results.row("nan", float("nan"), "<=", fast=1, full=1)])
 
 
+def test_a_learners_full_run_shows_a_miss_and_goes_on(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("COURSE_FAST", "0")
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
+    rows = [results.row("accuracy", 0.5, ">=", fast=0.1, full=0.8, missed="the model guesses."),
+            results.row("loss", 2.0, "<=", fast=9, full=1), results.row("speed", 3.0, ">=", fast=1, full=1)]
+    results.report("99", rows)  # no exception: the notebook reaches its summary
+    out = capsys.readouterr().out
+    assert "MISSED: accuracy: the model guesses." in out
+    assert f"MISSED: loss: {results.DEFAULT_MISSED}" in out and "MISSED: speed" not in out
+    assert json.loads((tmp_path / "99.json").read_text())["missed"] == ["accuracy", "loss"]  # make bench fails
+
+
+def test_a_rerun_cell_replaces_its_row():
+    table = results.Table()
+    for _ in range(2):  # the same cell run twice
+        table.append(results.row("accuracy", 0.9))
+        table += [results.row("loss", 1.0), results.row("speed", 2.0)]
+    table.append(results.row("accuracy", 0.95))
+    assert [r["name"] for r in table] == ["accuracy", "loss", "speed"]
+    assert next(iter(table))["value"] == 0.95
+    with pytest.raises(TypeError, match="results.row"):
+        table.append(("accuracy", 0.9))
+
+
 def test_report_bad_input():
     with pytest.raises(ValueError):
         results.row("x", 1.0, "==", fast=1, full=1)

@@ -59,6 +59,7 @@ def test_ends_with_key_results_summary_and_terms(path):
     text = "\n".join(_source(c) for c in _load(path)["cells"] if c["cell_type"] == "markdown")
     number = path.name[:2]
     assert f'results.report("{number}"' in code
+    assert "results_rows = results.Table()" in code and "results_rows = []" not in code  # rows by name
     assert f"glossary.show(chapter={int(number)})" in code
     for heading in ("Exercises", "## Key results", "## Summary", "Further reading"):
         assert heading in text, f"missing section: {heading}"

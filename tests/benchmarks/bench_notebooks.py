@@ -2,7 +2,8 @@
 
 Writes build/BENCHMARKS.md: one row per notebook with its wall time in each mode next to the
 budget of DESIGN.md section 6, then each chapter's key results (from `results.report`).
-Exit status 1 if a notebook fails or a budget is exceeded.
+Exit status 1 if a notebook fails, a budget is exceeded or a key result misses its target (a
+learner's full run only prints MISSED; the benchmark counts it).
 
     python tests/benchmarks/bench_notebooks.py [--modes fast,full] [--only 00,01]
 
@@ -34,6 +35,7 @@ def run_notebook(path: Path, mode: str) -> tuple[float, str | None]:
     os.environ["COURSE_FAST"] = "1" if mode == "fast" else "0"
     os.environ["COURSE_STATIC"] = "1"
     os.environ["COURSE_RESULTS_DIR"] = str(BUILD / "results" / mode)
+    (BUILD / "results" / mode / f"{path.name[:2]}.json").unlink(missing_ok=True)  # no stale results
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=1800, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
@@ -101,11 +103,15 @@ def main() -> int:
             if not result_file.exists():
                 continue
             saved = json.loads(result_file.read_text())
+            if saved.get("missed"):
+                failed = True
+                print(f"[bench] {path.name} ({mode}): targets missed: {', '.join(saved['missed'])}", flush=True)
             lines += ["", f"## {path.name}: key results ({mode} mode)", "", "| measure | value | target |",
                       "|---|---|---|"]
             for r in saved["rows"]:
                 target = f"{r['op']} {r['target']:{r['fmt']}}" if r["op"] and r["target"] is not None else ""
-                lines.append(f"| {r['name']} | {r['value']:{r['fmt']}} | {target} |")
+                verdict = " MISSED" if r["name"] in saved.get("missed", []) else ""
+                lines.append(f"| {r['name']} | {r['value']:{r['fmt']}} | {target}{verdict} |")
     BUILD.mkdir(exist_ok=True)
     (BUILD / "BENCHMARKS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
