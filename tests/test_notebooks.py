@@ -129,3 +129,30 @@ def test_metadata_fits_colab(path):
         assert not cell.get("metadata"), f"cell {i} carries metadata"
         found = LOCAL_PATH.search(_source(cell))
         assert not found, f"cell {i} mentions a local path: {found.group(0)!r}"
+
+
+def _exercise_cells():
+    for path in NOTEBOOKS:
+        for i, cell in enumerate(_load(path)["cells"]):
+            if cell["cell_type"] == "code" and re.search(r'^check\("\d\d\.\d+"', _source(cell), re.M):
+                yield pytest.param(path, i, id=f"{path.name[:2]}-cell{i}")
+
+
+@pytest.mark.parametrize("path, index", list(_exercise_cells()))
+def test_exercise_stubs_are_unattempted_as_committed(path, index, capsys):
+    """Run All must print "not attempted yet" for every exercise until the learner writes it."""
+    import math
+
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from course_utils import exercises
+
+    verdicts = []
+    namespace = {"math": math, "np": np, "torch": torch, "F": F, "nn": torch.nn,
+                 "check": lambda ex_id, answer: verdicts.append((ex_id, exercises.check(ex_id, answer)))}
+    exec(compile(_source(_load(path)["cells"][index]), f"{path.name} cell {index}", "exec"), namespace)
+    assert verdicts and all(verdict is None for _, verdict in verdicts), \
+        f"a stub passes its check as committed: {verdicts}"
+    assert exercises.NOT_ATTEMPTED in capsys.readouterr().out
