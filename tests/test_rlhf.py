@@ -77,7 +77,8 @@ def test_bradley_terry_is_binary_cross_entropy_on_the_difference():
 
 
 def test_reward_model_reads_the_last_token_only(tok):
-    rm = rlhf.RewardModel(tiny(tok))
+    sft_model = tiny(tok)
+    rm = rlhf.RewardModel(sft_model)
     torch.nn.init.normal_(rm.head.weight)
     x = torch.randint(0, 100, (2, 10), generator=torch.Generator().manual_seed(1))
     last = torch.tensor([5, 9])
@@ -86,7 +87,9 @@ def test_reward_model_reads_the_last_token_only(tok):
     x2[0, 6:] = 7                                        # after row 0's last token: causal, so no change
     after = rm(x2, last)
     assert before.shape == (2,) and torch.allclose(before, after)
-    assert not torch.equal(rm.gpt.lm_head.weight, torch.zeros(1)), "the copy keeps the GPT weights"
+    for ours, theirs in zip(rm.gpt.parameters(), sft_model.parameters()):
+        assert torch.equal(ours, theirs), "the reward model starts from the SFT weights"
+        assert ours.data_ptr() != theirs.data_ptr(), "a copy: training it must leave the SFT model alone"
 
 
 def test_reward_model_training_learns_a_visible_preference(tok):

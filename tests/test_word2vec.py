@@ -102,7 +102,9 @@ def test_evaluation_helpers_on_hand_made_vectors():
     for w, v in {"king": [1, 1, 0], "queen": [1, 0, 1], "man": [0, 1, 0], "woman": [0, 0, 1], "apple": [-1, 0, 0]}.items():
         vec[vocab.index[w]] = torch.tensor(v, dtype=torch.float)
     assert w2v.analogy(vec, vocab, "man", "king", "woman")[0][0] == "queen"
-    assert w2v.most_similar(vec, vocab, "king", 1)[0][0] in ("queen", "man", "woman")
+    ranked = w2v.most_similar(vec, vocab, "king", 4)  # cosines 1/sqrt(2), 1/2, 0, -1/sqrt(2)
+    assert [w for w, _ in ranked] == ["man", "queen", "woman", "apple"]
+    assert [s for _, s in ranked] == pytest.approx([2 ** -0.5, 0.5, 0.0, -(2 ** -0.5)], abs=1e-6)
     acc, covered, total = w2v.analogy_accuracy(vec, vocab, [("man", "king", "woman", "queen"), ("a", "b", "c", "d")])
     assert (acc, covered, total) == (1.0, 1, 2)
     rho, covered, total = w2v.similarity_spearman(vec, vocab, [("king", "queen", 5.0), ("king", "apple", 0.0),
