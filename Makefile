@@ -11,7 +11,9 @@ LAB_OVERRIDES := .jupyter/lab/settings/overrides.json
 # `make constraints`. `make test-latest` installs the newest releases instead, in $(LATEST_VENV).
 CONSTRAINTS     := constraints.txt
 LATEST_VENV     := .venv-latest
-# A CPU build of torch is installed first, so that no other package pulls a CUDA build.
+# A CPU build of torch is installed first, so that no other package pulls a CUDA build. It is
+# installed without its dependencies (they come next, under the constraints), so TORCH_PIP_ARGS can
+# name another index, e.g. --index-url https://download.pytorch.org/whl/cpu, that lacks them.
 TORCH_PIN       ?= torch==2.13.0
 TORCH_PIP_ARGS  ?=
 PYTEST_ARGS     ?=
@@ -35,7 +37,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS) $(LAB_OVERRIDES)
 	grep -v '^torch==' $(CONSTRAINTS) > $(VENV)/constraints.txt
 	echo "$(TORCH_PIN)" >> $(VENV)/constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt $(TORCH_PIP_ARGS) "$(TORCH_PIN)"
+	$(BIN)/python -m pip install --quiet --no-deps $(TORCH_PIP_ARGS) "$(TORCH_PIN)"
 	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e ".[test]"
 	install -D -m 644 $(LAB_OVERRIDES) $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $(STAMP)
@@ -56,15 +58,17 @@ test-latest:
 	@test -x $(LATEST_VENV)/bin/python || $(PYTHON) -m venv $(LATEST_VENV)
 	echo "$(TORCH_PIN)" > $(LATEST_VENV)/torch-pin.txt
 	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(LATEST_VENV)/bin/python -m pip install --quiet -c $(LATEST_VENV)/torch-pin.txt $(TORCH_PIP_ARGS) "$(TORCH_PIN)"
+	$(LATEST_VENV)/bin/python -m pip install --quiet --no-deps $(TORCH_PIP_ARGS) "$(TORCH_PIN)"
 	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager \
 		-c $(LATEST_VENV)/torch-pin.txt -e ".[test,browser]"
 	@$(LATEST_VENV)/bin/python -m pip freeze --exclude-editable | sed 's/+[A-Za-z0-9.]*$$//' \
 		| grep -vxFf $(CONSTRAINTS) | sed 's/^/not in $(CONSTRAINTS): /'
 	COURSE_CACHE="$(abspath $(LATEST_VENV))/course-cache" $(call PYTEST_ALL,$(LATEST_VENV))
 
-## constraints: run test-latest, then write the versions it passed with to constraints.txt
-constraints: test-latest
+## constraints: run test-latest in a new $(LATEST_VENV), then write the versions it passed with to constraints.txt
+constraints:
+	rm -rf $(LATEST_VENV)
+	$(MAKE) test-latest
 	{ echo "# The exact versions \`make test\` installs: the newest releases on $$(date +%Y-%m-%d), with which"; \
 	  echo "# \`make test-latest\` passed (Python $$($(LATEST_VENV)/bin/python -c 'import platform; print(platform.python_version())')). Regenerate with \`make constraints\`."; \
 	  $(LATEST_VENV)/bin/python -m pip freeze --exclude-editable | sed 's/+[A-Za-z0-9.]*$$//'; } > $(CONSTRAINTS)

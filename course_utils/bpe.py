@@ -354,6 +354,9 @@ class Tokenizer:
         special-token string inside the text is encoded as ordinary text; with ``"all"`` it becomes
         its special id. Hugging Face's own default is ``"all"``, which lets text typed by a user
         inject ``<|endoftext|>`` or a chat marker; ``tokenizers`` knows no subsets of the specials.
+        The setting lives on the object (``encode_special_tokens``): it is not saved by
+        ``to_str``/``save``, so a tokenizer read back with ``from_str`` is back to ``"all"``, and a
+        ``transformers.PreTrainedTokenizerFast`` wrapped around it needs ``split_special_tokens=True``.
         """
         if allowed_special not in ("none", "all"):
             raise ValueError(f"to_hf: allowed_special must be 'none' or 'all', got {allowed_special!r}")

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from course_utils import artifacts, bpe, data
 
-SPECIALS = ["<|endoftext|>", "<|user|>", "<|assistant|>"]
+# <|end|> is a prefix of <|endoftext|>: the longest special must win where both match.
+SPECIALS = ["<|endoftext|>", "<|user|>", "<|assistant|>", "<|end|>"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -211,7 +212,8 @@ def _hf_vocab_bytes(hf):
 
 
 def test_get_tokenizer_trains_once_then_loads(monkeypatch):
-    monkeypatch.setattr(data, "wiki_text", lambda: _sample_text())
+    text = _sample_text()  # read before the patch: _sample_text itself calls data.wiki_text
+    monkeypatch.setattr(data, "wiki_text", lambda: text)
     first = bpe.get_tokenizer(vocab_size=300, progress=False)
     assert first.vocab_size == 300 and first.special_tokens == {"<|endoftext|>": 299}
     monkeypatch.setattr(bpe, "train", lambda *a, **k: pytest.fail("should load from the cache"))
@@ -222,11 +224,13 @@ def test_get_tokenizer_trains_once_then_loads(monkeypatch):
 
 
 def test_get_tokenizer_rebuilds_a_corrupt_file(monkeypatch):
-    monkeypatch.setattr(data, "wiki_text", lambda: _sample_text())
+    text = _sample_text()  # read before the patch: _sample_text itself calls data.wiki_text
+    monkeypatch.setattr(data, "wiki_text", lambda: text)
+    before = set(artifacts.cache_dir().glob("tokenizer-*.json"))
     first = bpe.get_tokenizer(vocab_size=280, progress=False)
-    for p in artifacts.cache_dir().glob("tokenizer-*.json"):
-        p.write_text("{not json", encoding="utf-8")
+    (path,) = set(artifacts.cache_dir().glob("tokenizer-*.json")) - before  # this test's file only
+    path.write_text("{not json", encoding="utf-8")
     with pytest.warns(UserWarning, match="cannot be read"):
         again = bpe.get_tokenizer(vocab_size=280, progress=False)
     assert again.merges == first.merges
-    assert bpe.Tokenizer.load(next(artifacts.cache_dir().glob("tokenizer-*.json"))).merges
+    assert bpe.Tokenizer.load(path).merges == first.merges  # the corrupt file was replaced

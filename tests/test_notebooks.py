@@ -138,6 +138,17 @@ def _exercise_cells():
                 yield pytest.param(path, i, id=f"{path.name[:2]}-cell{i}")
 
 
+def test_every_registered_exercise_has_a_stub_cell():
+    """The stub scan below finds every exercise, so none escapes the unattempted check."""
+    from course_utils import exercises
+
+    found = set()
+    for param in _exercise_cells():
+        path, index = param.values
+        found |= set(re.findall(r'^check\("(\d\d\.\d+)"', _source(_load(path)["cells"][index]), re.M))
+    assert found == set(exercises._REGISTRY)
+
+
 @pytest.mark.parametrize("path, index", list(_exercise_cells()))
 def test_exercise_stubs_are_unattempted_as_committed(path, index, capsys):
     """Run All must print "not attempted yet" for every exercise until the learner writes it."""

@@ -87,7 +87,7 @@ def test_reward_model_reads_the_last_token_only(tok):
     x2[0, 6:] = 7                                        # after row 0's last token: causal, so no change
     after = rm(x2, last)
     assert before.shape == (2,) and torch.allclose(before, after)
-    for ours, theirs in zip(rm.gpt.parameters(), sft_model.parameters()):
+    for ours, theirs in zip(rm.gpt.parameters(), sft_model.parameters(), strict=True):
         assert torch.equal(ours, theirs), "the reward model starts from the SFT weights"
         assert ours.data_ptr() != theirs.data_ptr(), "a copy: training it must leave the SFT model alone"
 
