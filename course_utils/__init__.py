@@ -19,7 +19,7 @@ One small module per concept; read any of them in one sitting:
 - ``pretrain``   pretraining on the Wikipedia text and ``get_pretrained()`` (chapters 06-09)
 - ``sft``        instruction data, the chat template, loss masks and ``get_sft_model()`` (chapters 07-09)
 """
-from .config import DEVICE_ORDER, is_fast, pick, setup
+from .config import DEVICE_ORDER, is_fast, pick, run_seed, setup
 
-__all__ = ["setup", "is_fast", "pick", "DEVICE_ORDER"]
+__all__ = ["setup", "is_fast", "pick", "run_seed", "DEVICE_ORDER"]
 __version__ = "0.1.0"

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 FAST_ENV = "COURSE_FAST"
-SEED = 1337
+SEED_ENV = "COURSE_SEED"
+SEED = 1337  # the course's seed; COURSE_SEED replaces it for one run (see run_seed)
 DEVICE_ORDER = ("cuda", "mps", "cpu")
 
 
@@ -36,6 +37,22 @@ def pick(*, fast, full):
     return fast if is_fast() else full
 
 
+def run_seed() -> int:
+    """The seed of this run: ``COURSE_SEED`` if set, else :data:`SEED`.
+
+    The trainings that give chapters 06-09 their results (pretraining, SFT, the reward model, PPO,
+    DPO, LoRA) take their seed from here, so ``make bench`` can run a chapter at several seeds and
+    report how far its numbers move; data sets keep fixed seeds, so every run sees the same examples.
+    """
+    value = os.environ.get(SEED_ENV, "").strip()
+    if not value:
+        return SEED
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{SEED_ENV}={value!r} is not an integer seed") from None
+
+
 def seed_everything(seed: int = SEED) -> None:
     """Seed Python's, NumPy's and torch's random generators."""
     if not isinstance(seed, int) or isinstance(seed, bool):
@@ -55,12 +72,14 @@ def best_device() -> torch.device:
     return torch.device("cpu")
 
 
-def setup(seed: int = SEED, threads: int | None = None, quiet: bool = False) -> torch.device:
-    """Prepare a notebook: seed everything, set CPU threads, apply the plot style, pick a device.
+def setup(seed: int | None = None, threads: int | None = None, quiet: bool = False) -> torch.device:
+    """Prepare a notebook: seed everything (with :func:`run_seed` unless ``seed`` is given), set
+    CPU threads, apply the plot style, pick a device.
 
     Returns the device to use. Prints one line with the versions and the mode, so a
     screenshot of a problem tells us what the learner was running.
     """
+    seed = run_seed() if seed is None else seed
     seed_everything(seed)
     if threads is None:
         threads = max(1, min(os.cpu_count() or 1, 8))

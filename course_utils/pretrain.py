@@ -11,12 +11,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 from . import artifacts, bpe, data
-from .config import pick
+from .config import pick, run_seed
 from .gpt import GPT, GPTConfig, flops_per_token
 from .train import fit
 
@@ -34,7 +34,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     eval_every: int = 100
     eval_batches: int = 8
-    seed: int = 1337
+    seed: int = field(default_factory=run_seed)  # 1337 unless COURSE_SEED is set
 
 
 def token_data(tokenizer: bpe.Tokenizer | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import bpe, pretrain, sft
+from .config import run_seed
 from .gpt import GPT
 from .train import History, fit
 
@@ -327,7 +328,7 @@ class PPOConfig:
     clip: float = 0.2
     vf_coef: float = 0.5
     ent_coef: float = 0.01
-    seed: int = 0
+    seed: int = field(default_factory=run_seed)  # 1337 unless COURSE_SEED is set
     sample_every: int = 50
 
 

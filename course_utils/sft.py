@@ -28,7 +28,7 @@ from typing import Callable
 import torch
 
 from . import artifacts, bpe, data, pretrain
-from .config import pick
+from .config import pick, run_seed
 from .gpt import GPT, GPTConfig
 from .train import fit
 
@@ -345,7 +345,7 @@ def configs() -> tuple[dict, pretrain.TrainConfig]:
     sizes = {"train_per_task": pick(fast=200, full=2000), "val_per_task": pick(fast=10, full=40),
              "test_per_task": pick(fast=15, full=100)}
     cfg = pretrain.TrainConfig(steps=pick(fast=30, full=900), batch_size=32, lr=3e-3, warmup=pick(fast=3, full=30),
-                               weight_decay=0.1, eval_every=pick(fast=15, full=50), seed=1337)
+                               weight_decay=0.1, eval_every=pick(fast=15, full=50), seed=run_seed())
     return sizes, cfg
 
 

@@ -47,6 +47,21 @@ def test_setup_seeds_everything(capsys):
     assert "torch" in out and "mode" in out and "seed 7" in out
 
 
+def test_the_run_seed_reaches_every_headline_training(monkeypatch, capsys):
+    from course_utils import pretrain, rlhf, sft
+
+    monkeypatch.delenv("COURSE_SEED", raising=False)
+    assert config.run_seed() == config.SEED == 1337
+    monkeypatch.setenv("COURSE_SEED", "7")
+    assert config.run_seed() == 7
+    assert pretrain.TrainConfig().seed == 7 and rlhf.PPOConfig().seed == 7 and sft.configs()[1].seed == 7
+    config.setup(threads=1)
+    assert "seed 7" in capsys.readouterr().out
+    monkeypatch.setenv("COURSE_SEED", "seven")
+    with pytest.raises(ValueError, match="COURSE_SEED"):
+        config.run_seed()
+
+
 def test_setup_rejects_bad_arguments():
     with pytest.raises(TypeError):
         config.setup(seed="seven")
