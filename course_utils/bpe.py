@@ -178,24 +178,45 @@ def bytes_to_unicode() -> dict[int, str]:
 
 
 class Tokenizer:
-    """A trained byte-level BPE tokenizer.
+    """A byte-level BPE tokenizer.
 
-    ``merges[k] = (a, b)`` means ids ``a`` and ``b`` side by side become ``256 + k``.
-    ``special_tokens`` maps strings such as ``"<|endoftext|>"`` to ids after the merges.
+    ``merges[k] = (a, b)``: ids ``a`` and ``b`` side by side become one token; earlier merges
+    are applied first. ``special_tokens`` maps strings such as ``"<|endoftext|>"`` to ids.
+
+    ``vocab=None`` (a tokenizer trained here): ids 0-255 are the raw bytes, merge ``k`` creates
+    id ``256 + k`` and special tokens come after the merges. ``vocab`` given (a tokenizer trained
+    elsewhere, such as SmolLM2's in chapter 10): ``vocab[i]`` is the bytes of token ``i``, merge
+    ``k`` creates the id whose bytes are ``vocab[a] + vocab[b]``, and a special token's id already
+    holds its text. A byte with no token of its own is dropped, as Hugging Face's BPE does when
+    it has no unknown token.
     """
 
     def __init__(self, merges: list[Pair], pattern: str = GPT4_PATTERN,
-                 special_tokens: dict[str, int] | None = None):
+                 special_tokens: dict[str, int] | None = None, vocab: list[bytes] | None = None):
         self.merges = [tuple(map(int, m)) for m in merges]
         self.pattern = pattern
         self._split = regex.compile(pattern)
-        self.ranks: dict[Pair, int] = {}
-        self.vocab: list[bytes] = [bytes([b]) for b in range(256)]
+        self.from_table = vocab is not None
+        if vocab is None:
+            self.vocab: list[bytes] = [bytes([b]) for b in range(256)]
+            for k, (a, b) in enumerate(self.merges):
+                if not (0 <= a < 256 + k and 0 <= b < 256 + k):
+                    raise ValueError(f"merge {k} = {(a, b)} uses an id that does not exist yet")
+                self.vocab.append(self.vocab[a] + self.vocab[b])
+        else:
+            self.vocab = [bytes(v) for v in vocab]
+        index = {v: i for i, v in reversed(list(enumerate(self.vocab)))}   # bytes -> the first id holding them
+        self.byte_ids = [index.get(bytes([b])) for b in range(256)]          # None: a byte with no token
+        self.ranks: dict[Pair, int] = {}    # pair -> merge priority (lower merges first)
+        self.merged: dict[Pair, int] = {}   # pair -> the id it becomes
         for k, (a, b) in enumerate(self.merges):
-            if not (0 <= a < 256 + k and 0 <= b < 256 + k):
-                raise ValueError(f"merge {k} = {(a, b)} uses an id that does not exist yet")
-            self.ranks[(a, b)] = 256 + k
-            self.vocab.append(self.vocab[a] + self.vocab[b])
+            if not self.from_table:
+                new = 256 + k
+            else:
+                new = index.get(self.vocab[a] + self.vocab[b]) if max(a, b) < len(self.vocab) and min(a, b) >= 0 else None
+            if new is None:
+                raise ValueError(f"merge {k} = {(a, b)} makes a token that is not in the vocabulary")
+            self.ranks[(a, b)], self.merged[(a, b)] = k, new
         self.special_tokens: dict[str, int] = {}
         for name, idx in (special_tokens or {}).items():
             self._add_special(name, idx)
@@ -209,12 +230,15 @@ class Tokenizer:
     def _add_special(self, name: str, idx: int) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"a special token must be a non-empty str, got {name!r}")
-        if idx != len(self.vocab):
-            raise ValueError(f"special token {name!r} must get the next free id {len(self.vocab)}, not {idx}")
         if name in self.special_tokens:
             raise ValueError(f"special token {name!r} exists already (id {self.special_tokens[name]})")
+        if self.from_table and 0 <= idx < len(self.vocab) and self.vocab[idx] == name.encode("utf-8"):
+            pass                                   # already in the table, at its own id
+        elif idx != len(self.vocab):
+            raise ValueError(f"special token {name!r} must get the next free id {len(self.vocab)}, not {idx}")
+        else:
+            self.vocab.append(name.encode("utf-8"))
         self.special_tokens[name] = idx
-        self.vocab.append(name.encode("utf-8"))
         self._special_split = regex.compile(
             "(" + "|".join(regex.escape(s) for s in sorted(self.special_tokens, key=len, reverse=True)) + ")")
 
@@ -228,13 +252,13 @@ class Tokenizer:
     # ---- encoding ---------------------------------------------------------------------------
     def encode_chunk(self, data: bytes) -> list[int]:
         """Apply the merges to one chunk's bytes: always the earliest-learned pair present first."""
-        ids = list(data)
+        ids = list(data) if not self.from_table else [self.byte_ids[b] for b in data if self.byte_ids[b] is not None]
         ranks = self.ranks
         while len(ids) >= 2:
             pair = min(zip(ids, ids[1:]), key=lambda p: ranks.get(p, 1 << 62))
             if pair not in ranks:
                 break
-            ids = merge_pair(ids, pair, ranks[pair])
+            ids = merge_pair(ids, pair, self.merged[pair])
         return ids
 
     def _encode_ordinary(self, text: str) -> list[int]:
@@ -323,6 +347,8 @@ class Tokenizer:
 
     # ---- files ------------------------------------------------------------------------------
     def to_dict(self) -> dict:
+        if self.from_table:
+            raise ValueError("a tokenizer with its own vocabulary table is read from its model file, not saved here")
         return {
             "format": FORMAT,
             "pattern": self.pattern,
@@ -367,9 +393,9 @@ class Tokenizer:
         def show(b: bytes) -> str:
             return "".join(char[x] for x in b)
 
-        vocab = {}
-        for i in range(256 + len(self.merges)):
-            name = show(self.vocab[i])
+        vocab, specials = {}, set(self.special_tokens.values())
+        for i in range(len(self.vocab)):
+            name = self.vocab[i].decode("utf-8") if i in specials else show(self.vocab[i])
             if name in vocab:
                 raise ValueError(f"tokens {vocab[name]} and {i} are the same bytes {self.vocab[i]!r}; "
                                  "Hugging Face's BPE needs distinct tokens")

@@ -50,9 +50,9 @@ def lookup(word: str) -> Term:
 
 
 def for_chapter(chapter: int) -> list[Term]:
-    """The terms introduced in ``chapter`` (0-9)."""
-    if not isinstance(chapter, int) or not 0 <= chapter <= 9:
-        raise ValueError(f"chapter must be an int from 0 to 9, got {chapter!r}")
+    """The terms introduced in ``chapter`` (0-10)."""
+    if not isinstance(chapter, int) or not 0 <= chapter <= 10:
+        raise ValueError(f"chapter must be an int from 0 to 10, got {chapter!r}")
     return [t for t in terms() if t.chapter == chapter]
 
 

@@ -96,6 +96,22 @@ class CausalSelfAttention(nn.Module):
         return self.resid_drop(self.c_proj(y))
 
 
+def cached_length(idx: torch.Tensor, caches: list[dict] | None, block_size: int) -> int:
+    """Check idx (B, T) and return how many positions the KV caches already hold (0 without)."""
+    if idx.dim() != 2:
+        raise ValueError(f"idx must have shape (B, T), got {tuple(idx.shape)}")
+    past = caches[0]["k"].size(2) if caches and "k" in caches[0] else 0
+    if past + idx.size(1) > block_size:
+        raise ValueError(f"sequence of {past + idx.size(1)} tokens is longer than block_size {block_size}")
+    return past
+
+
+def next_token_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of logits (B, T, V) against targets (B, T); a target of -100 is ignored
+    (padding, or a prompt whose tokens are not graded: chapter 07)."""
+    return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
+
+
 def _causal_mask(T: int, past: int, device) -> torch.Tensor:
     """(T, past + T) booleans: query i (at position past + i) may look at keys 0 .. past + i."""
     return torch.ones(T, past + T, dtype=torch.bool, device=device).tril(diagonal=past)
@@ -174,20 +190,13 @@ class GPT(nn.Module):
         the positions of ``idx`` then continue after the cached tokens.
         """
         logits = self.lm_head(self.features(idx, caches))                   # (B, T, vocab)
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
-        return logits, loss
+        return logits, None if targets is None else next_token_loss(logits, targets)
 
     def features(self, idx: torch.Tensor, caches: list[dict] | None = None) -> torch.Tensor:
         """idx (B, T) -> the final hidden states (B, T, C), after ``ln_f``: what ``lm_head`` reads.
         Reward and value heads (chapter 08) read them too."""
-        if idx.dim() != 2:
-            raise ValueError(f"idx must have shape (B, T), got {tuple(idx.shape)}")
-        B, T = idx.shape
-        past = caches[0]["k"].size(2) if caches and "k" in caches[0] else 0
-        if past + T > self.config.block_size:
-            raise ValueError(f"sequence of {past + T} tokens is longer than block_size {self.config.block_size}")
+        past = cached_length(idx, caches, self.config.block_size)
+        T = idx.size(1)
         x = self.wte(idx)                                                   # (B, T, C)
         if self.config.position == "learned":
             x = x + self.wpe(torch.arange(past, past + T, device=idx.device))
@@ -201,35 +210,45 @@ class GPT(nn.Module):
     def new_caches(self) -> list[dict]:
         return [{} for _ in self.h]
 
-    @torch.no_grad()
-    def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
-                 top_k: int | None = None, top_p: float | None = None, use_cache: bool = True,
-                 stop_token: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Append ``max_new_tokens`` tokens to idx (B, T). ``temperature=0`` is greedy decoding.
+    def generate(self, idx: torch.Tensor, max_new_tokens: int, **kwargs) -> torch.Tensor:
+        """Append ``max_new_tokens`` tokens to idx (B, T); see :func:`generate` for the options."""
+        return generate(self, idx, max_new_tokens, **kwargs)
 
-        With ``use_cache`` each step feeds only the newest token and reuses the stored keys and
-        values; without it the whole sequence is recomputed. Both give the same tokens.
-        Stops early when every row has produced ``stop_token``.
-        """
-        if idx.size(1) + max_new_tokens > self.config.block_size:
-            raise ValueError(f"{idx.size(1)} prompt + {max_new_tokens} new tokens exceed block_size "
-                             f"{self.config.block_size}")
-        was_training = self.training
-        self.eval()
-        caches = self.new_caches() if use_cache else None
-        step_input = idx
-        done = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
-        for _ in range(max_new_tokens):
-            logits, _ = self(step_input if use_cache else idx, caches=caches)
-            nxt = sample_next(logits[:, -1, :], temperature, top_k, top_p, generator)  # (B, 1)
-            idx = torch.cat([idx, nxt], dim=1)
-            step_input = nxt
-            if stop_token is not None:
-                done |= nxt.squeeze(1) == stop_token
-                if done.all():
-                    break
-        self.train(was_training)
-        return idx
+
+@torch.no_grad()
+def generate(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
+             top_k: int | None = None, top_p: float | None = None, use_cache: bool = True,
+             stop_token: int | tuple[int, ...] | None = None,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+    """Append ``max_new_tokens`` tokens to idx (B, T). ``temperature=0`` is greedy decoding.
+
+    ``model`` is any decoder with ``config.block_size``, ``new_caches()``,
+    ``features(idx, caches)`` and ``lm_head``: this chapter's GPT and chapter 10's Llama.
+    With ``use_cache`` each step feeds only the newest token and reuses the stored keys and
+    values; without it the whole sequence is recomputed. Both give the same tokens.
+    Stops early when every row has produced ``stop_token`` (or one of several).
+    """
+    if idx.size(1) + max_new_tokens > model.config.block_size:
+        raise ValueError(f"{idx.size(1)} prompt + {max_new_tokens} new tokens exceed block_size "
+                         f"{model.config.block_size}")
+    was_training = model.training
+    model.eval()
+    caches = model.new_caches() if use_cache else None
+    step_input = idx
+    done = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
+    stops = torch.tensor([stop_token] if isinstance(stop_token, int) else list(stop_token or ()), device=idx.device)
+    for _ in range(max_new_tokens):
+        h = model.features(step_input if use_cache else idx, caches)       # (B, T, C)
+        logits = model.lm_head(h[:, -1, :])                                # (B, V): only the last position is needed
+        nxt = sample_next(logits, temperature, top_k, top_p, generator)    # (B, 1)
+        idx = torch.cat([idx, nxt], dim=1)
+        step_input = nxt
+        if len(stops):
+            done |= torch.isin(nxt.squeeze(1), stops)
+            if done.all():
+                break
+    model.train(was_training)
+    return idx
 
 
 def top_p_filter(logits: torch.Tensor, top_p: float) -> torch.Tensor:

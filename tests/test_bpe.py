@@ -234,3 +234,36 @@ def test_get_tokenizer_rebuilds_a_corrupt_file(monkeypatch):
         again = bpe.get_tokenizer(vocab_size=280, progress=False)
     assert again.merges == first.merges
     assert bpe.Tokenizer.load(path).merges == first.merges  # the corrupt file was replaced
+
+
+def _table_tokenizer():
+    """A tokenizer trained elsewhere: its own numbering (control tokens first, bytes in another order,
+    merged tokens anywhere) and two bytes without a token."""
+    specials = ["<|s|>", "<|e|>"]
+    byte_tokens = [bytes([b]) for b in range(256) if b not in (0x01, 0xF1)][::-1]
+    merges_bytes = [(b"a", b"b"), (b"ab", b"c"), (b" ", b"ab"), (b"c", b"c")]
+    vocab = [s.encode() for s in specials] + [b"ccX", b"cc"] + byte_tokens + [b"abc", b" ab", b"ab"]
+    ids = {v: i for i, v in enumerate(vocab)}
+    merges = [(ids[a], ids[b]) for a, b in merges_bytes]
+    return bpe.Tokenizer(merges, bpe.GPT2_PATTERN, special_tokens={s: i for i, s in enumerate(specials)}, vocab=vocab)
+
+
+def test_a_vocabulary_table_sets_the_ids():
+    tok = _table_tokenizer()
+    ids = tok.encode("abc ab cc")
+    assert [tok.vocab[i] for i in ids] == [b"abc", b" ab", b" ", b"cc"]
+    assert tok.decode(ids) == "abc ab cc"
+    assert tok.encode("a\x01b") == tok.encode("a") + tok.encode("b")     # a byte with no token is dropped
+    assert tok.encode("<|s|>x", allowed_special="all")[0] == 0 and 0 not in tok.encode("<|s|>x")
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        bpe.Tokenizer([(tok.vocab.index(b"c"), tok.vocab.index(b"a"))], vocab=tok.vocab)
+    with pytest.raises(ValueError, match="read from its model file"):
+        tok.to_dict()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet="abc \x01<|s>e", max_size=40))
+def test_a_vocabulary_table_exports_to_hugging_face(text):
+    tok = _table_tokenizer()
+    for allowed in ("none", "all"):
+        assert tok.to_hf(allowed).encode(text).ids == tok.encode(text, allowed_special=allowed)

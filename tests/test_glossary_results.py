@@ -12,7 +12,7 @@ def test_glossary_is_well_formed():
     chinese = [t.chinese for t in terms]
     assert len(set(english)) == len(english), "duplicate English terms"
     assert len(set(chinese)) == len(chinese), "duplicate Chinese terms"
-    assert {t.chapter for t in terms} == set(range(10)), "every chapter has terms"
+    assert {t.chapter for t in terms} == set(range(11)), "every chapter has terms"
 
 
 def test_glossary_lookup_both_ways():
@@ -29,7 +29,7 @@ def test_glossary_chapter_table():
     table = glossary.markdown(0)
     assert table.startswith("| English | 中文 |") and "| tensor | 张量 |" in table
     with pytest.raises(ValueError):
-        glossary.for_chapter(10)
+        glossary.for_chapter(11)
 
 
 def test_report_prints_checks_and_writes(monkeypatch, tmp_path, capsys):

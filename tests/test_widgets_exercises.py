@@ -146,12 +146,30 @@ def _wrong_09_2(w):
     return torch.round(w / scale).to(torch.int8), scale.expand(w.size(0), 1)
 
 
+def _wrong_10_1(x, weight, eps=1e-5):
+    return torch.nn.functional.layer_norm(x, (x.size(-1),)) * weight  # LayerNorm: subtracts the mean
+
+
+def _wrong_10_2(x, p, base=10000.0):
+    h = x.numel() // 2
+    angle = p * base ** (-2 * torch.arange(h, dtype=torch.float32) / x.numel())
+    x1, x2 = x[0::2], x[1::2]  # pairs (0, 1), (2, 3): llama.cpp's layout, not (i, i + size/2)
+    out = torch.empty_like(x)
+    out[0::2], out[1::2] = x1 * angle.cos() - x2 * angle.sin(), x1 * angle.sin() + x2 * angle.cos()
+    return out
+
+
+def _wrong_10_3(rewards, eps=1e-4):
+    return (rewards - rewards.mean()) / (rewards.std() + eps)  # normalised over the batch, not per group
+
+
 WRONG = {"00.1": _wrong_00_1, "00.2": _wrong_00_2, "01.1": _wrong_01_1, "01.2": _wrong_01_2,
          "02.1": _wrong_02_1, "02.2": _wrong_02_2, "03.1": _wrong_03_1, "03.2": _wrong_03_2, "04.1": _wrong_04_1, "04.2": _wrong_04_2,
          "05.1": _wrong_05_1, "05.2": _wrong_05_2, "05.3": _wrong_05_3,
          "06.1": _wrong_06_1, "06.2": _wrong_06_2, "06.3": _wrong_06_3,
          "07.1": _wrong_07_1, "07.2": _wrong_07_2,
-         "08.1": _wrong_08_1, "08.2": _wrong_08_2, "08.3": _wrong_08_3, "09.1": _wrong_09_1, "09.2": _wrong_09_2}
+         "08.1": _wrong_08_1, "08.2": _wrong_08_2, "08.3": _wrong_08_3, "09.1": _wrong_09_1, "09.2": _wrong_09_2,
+         "10.1": _wrong_10_1, "10.2": _wrong_10_2, "10.3": _wrong_10_3}
 
 
 def _all_exercises():
