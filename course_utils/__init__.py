@@ -18,6 +18,12 @@ One small module per concept; read any of them in one sitting:
 - ``gpt``        the GPT model, sampling, KV cache, size and memory arithmetic (chapters 06-09)
 - ``pretrain``   pretraining on the Wikipedia text and ``get_pretrained()`` (chapters 06-09)
 - ``sft``        instruction data, the chat template, loss masks and ``get_sft_model()`` (chapters 07-09)
+- ``rlhf``       simulated raters, the reward model, PPO and DPO (chapter 08)
+- ``lora``       LoRA layers, injection, merging, adapters and int8 weights (chapters 09-10)
+- ``llama``      the 2024 decoder: RMSNorm, RoPE, SwiGLU, grouped-query attention (chapter 10)
+- ``smollm``     SmolLM2's GGUF file: dequantisation, weights, tokenizer, chat template (chapter 10)
+- ``calculator`` arithmetic problems and a safe calculator tool (chapter 10)
+- ``grpo``       GRPO: group-relative advantages and the clipped objective with a KL term (chapter 10)
 """
 from .config import DEVICE_ORDER, is_fast, pick, run_seed, setup
 

@@ -10,7 +10,8 @@ last number of the answer the right sum", GRPO drops both:
    the G answers to the same prompt. Every token of an answer gets its answer's advantage. A group
    that is all right or all wrong has advantage 0: nothing to learn from it.
 4. **Update** with PPO's clipped ratio to the sampling policy and a per-token KL penalty to the
-   frozen reference, estimated as exp(ref - logp) - (ref - logp) - 1 (always >= 0).
+   frozen reference, estimated as exp(d) - d - 1 with d = ref - logp: its mean over samples from the
+   policy is KL(policy || reference), and unlike d itself it is never negative.
 
 Shapes: P prompts, G answers each, B = P * G sequences of T tokens; masks are True on answer tokens.
 """
@@ -78,6 +79,7 @@ class GRPOConfig:
 class GRPOHistory:
     reward: list[float] = field(default_factory=list)      # mean reward of each step's samples
     kl: list[float] = field(default_factory=list)
+    no_signal: list[int] = field(default_factory=list)     # groups per step whose answers all scored the same
     evals: dict[int, float] = field(default_factory=dict)  # step -> held-out accuracy
     seconds: float = 0.0
     sequences: int = 0
@@ -90,7 +92,8 @@ def train(policy: nn.Module, sample: Callable, reward: Callable, ref_logprobs: C
     (x (B, T) prompt + answer ids, mask (B, T-1) True where x[:, 1:] is an answer token, texts B
     strings), ``reward(prompt, text) -> float`` checks one, ``ref_logprobs(x, mask)`` gives the frozen
     reference's log-probs. ``evaluate()`` (held-out accuracy) runs every ``eval_every`` steps and at
-    the end. One update per sampled batch, so the ratio starts at 1 and clipping guards that step."""
+    the end. One update per sampled batch: the policy that sampled is the one being updated, so
+    old_logp = logp (ratio 1) and the clip never binds; it would with several updates per batch."""
     hist = GRPOHistory()
     g = torch.Generator().manual_seed(cfg.seed)
     start = time.perf_counter()
@@ -102,7 +105,8 @@ def train(policy: nn.Module, sample: Callable, reward: Callable, ref_logprobs: C
         policy.eval()
         x, mask, texts = sample(group, g)
         rewards = torch.tensor([reward(p, t) for p, t in zip(group, texts)], dtype=torch.float32)
-        adv = group_advantages(rewards.view(cfg.prompts, cfg.group)).view(-1)      # (B,)
+        by_group = rewards.view(cfg.prompts, cfg.group)
+        adv = group_advantages(by_group).view(-1)                                    # (B,)
         with torch.no_grad():
             ref = ref_logprobs(x, mask)
         policy.train()
@@ -113,6 +117,7 @@ def train(policy: nn.Module, sample: Callable, reward: Callable, ref_logprobs: C
         optimizer.step()
         hist.reward.append(rewards.mean().item())
         hist.kl.append(stats["kl"])
+        hist.no_signal.append(int((by_group.std(dim=1) == 0).sum()))
         hist.sequences += len(group)
         if evaluate is not None and ((eval_every and step % eval_every == 0) or step == cfg.steps):
             hist.evals[step] = evaluate()
