@@ -49,7 +49,7 @@ def run_notebook(path: Path, mode: str, seed: int) -> tuple[float, str | None]:
     os.environ["COURSE_RESULTS_DIR"] = str(results_file(mode, seed, "00").parent)
     results_file(mode, seed, path.name[:2]).unlink(missing_ok=True)  # no stale results
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=1800, kernel_name="python3",
+    client = NotebookClient(nb, timeout=1800, kernel_name="python3", coalesce_streams=True,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     error = None
