@@ -97,8 +97,7 @@ test-browser: $(BROWSER_STAMP)
 ## execute: run every notebook in full mode; executed copies land in build/executed/
 execute: $(STAMP)
 	COURSE_STATIC=1 $(BIN)/jupyter nbconvert --to notebook --execute \
-		--ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.coalesce_streams=True \
-		--output-dir build/executed notebooks/*.ipynb
+		--ExecutePreprocessor.timeout=1800 --output-dir build/executed notebooks/*.ipynb
 
 ## bench: run every notebook in FAST and full mode, check budgets, write build/BENCHMARKS.md;
 ##        then BPE training measured to the end (build/BENCHMARKS-bpe.md, several minutes) and the
