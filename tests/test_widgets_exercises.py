@@ -137,13 +137,14 @@ def _wrong_08_3(pi_c, pi_r, ref_c, ref_r, beta):
     return -torch.nn.functional.logsigmoid(beta * (pi_c - pi_r)).mean()  # forgets the reference
 
 
-def _wrong_09_1(x, W, b, A, B, alpha):
-    return x @ W.T + b + alpha * (x @ A.T) @ B.T  # scaled by alpha instead of alpha / r
+def _wrong_09_1(delta_w, share=0.9):
+    S = torch.linalg.svdvals(delta_w)  # singular values, not their squares
+    return int(((S.cumsum(0) / S.sum()) < share).sum()) + 1
 
 
-def _wrong_09_2(w):
-    scale = w.abs().max() / 127  # one scale for the whole matrix
-    return torch.round(w / scale).to(torch.int8), scale.expand(w.size(0), 1)
+def _wrong_09_2(w, block=32):
+    scale = w.abs().amax(dim=1, keepdim=True) / 127  # one scale per row, as in chapter 09's section
+    return torch.round(w / scale).to(torch.int8), scale.expand(w.size(0), w.size(1) // block)
 
 
 def _wrong_10_1(x, weight, eps=1e-5):
