@@ -110,14 +110,14 @@ def _wrong_04_2(count, total, sample):
     return (math.sqrt(f / sample) + 1) * sample / f  # not capped at 1
 
 
-def _wrong_07_1(ids, prompt_len):
-    return [-100 if t <= prompt_len else ids[t] for t in range(1, len(ids))]  # also masks the first answer token
+def _wrong_07_1(seqs, pad_id):
+    L = max(len(s) for s in seqs)  # right padding: pads after the tokens
+    x = torch.tensor([s + [pad_id] * (L - len(s)) for s in seqs], dtype=torch.long)
+    return x, torch.tensor([[True] * len(s) + [False] * (L - len(s)) for s in seqs])
 
 
-def _wrong_07_2(seqs, pad_id):
-    L = max(len(s) for s in seqs)
-    x = torch.tensor([[pad_id] * (L - len(s)) + s for s in seqs])  # left padding
-    return x, x != pad_id
+def _wrong_07_2(mask):
+    return torch.arange(mask.size(1)).expand_as(mask)  # positions of the padded row, not of the tokens
 
 
 def _wrong_08_1(r_chosen, r_rejected):

@@ -1,4 +1,4 @@
-"""Chapter 07 exercises: targets with the prompt masked, and right-padding a batch."""
+"""Chapter 07 exercises: left padding with a mask, and the position ids a left-padded row needs."""
 from __future__ import annotations
 
 import torch
@@ -6,43 +6,44 @@ import torch
 from ..exercises import exercise, require
 
 
-def masked_targets(ids: list[int], prompt_len: int) -> list[int]:
-    """Targets for inputs ids[:-1]: the next token, or -100 where that token is still the prompt."""
-    return [-100 if t < prompt_len else ids[t] for t in range(1, len(ids))]
-
-
-@exercise("07.1", "targets with the prompt masked", solution=masked_targets)
-def _check_masked_targets(fn) -> None:
-    cases = [([5, 6, 7, 8, 9], 2), ([1, 2, 3], 1), ([4, 4, 4, 4], 3), ([10, 11, 12, 13, 14, 15], 4)]
-    for ids, prompt_len in cases:
-        want = masked_targets(ids, prompt_len)
-        got = fn(list(ids), prompt_len)
-        require(isinstance(got, list) and len(got) == len(ids) - 1,
-                f"for ids {ids}: return a list of {len(ids) - 1} targets (one per input ids[:-1])")
-        hint = ("the first answer token must stay a target: it is predicted from the last prompt token"
-                if got[:prompt_len - 1] == want[:prompt_len - 1] and got != want else
-                "target t is the token that follows input t, and -100 while that token is in the prompt")
-        require(got == want, f"for ids {ids} with a {prompt_len}-token prompt: want {want}, got {got}; {hint}")
-
-
-def pad_right(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(x, mask): x (B, L) with each row padded by pad_id to the longest length; mask (B, L) True on real tokens."""
+def pad_left(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x, mask): x (B, L) with each row's tokens at the end, pad_id before them; mask True on real tokens."""
     L = max(len(s) for s in seqs)
-    x = torch.tensor([s + [pad_id] * (L - len(s)) for s in seqs], dtype=torch.long)
-    mask = torch.tensor([[True] * len(s) + [False] * (L - len(s)) for s in seqs])
+    x = torch.tensor([[pad_id] * (L - len(s)) + s for s in seqs], dtype=torch.long)
+    mask = torch.tensor([[False] * (L - len(s)) + [True] * len(s) for s in seqs])
     return x, mask
 
 
-@exercise("07.2", "right padding with a mask", solution=pad_right)
-def _check_pad_right(fn) -> None:
+@exercise("07.1", "left padding with a mask", solution=pad_left)
+def _check_pad_left(fn) -> None:
     for seqs, pad in [([[1, 2, 3], [4]], 0), ([[7], [8], [9]], 2050), ([[5, 6], [1, 2, 3, 4], []], 9)]:
-        want_x, want_mask = pad_right(seqs, pad)
+        want_x, want_mask = pad_left(seqs, pad)
         got = fn([list(s) for s in seqs], pad)
         require(isinstance(got, tuple) and len(got) == 2, "return a pair (x, mask)")
         x, mask = got
         require(torch.is_tensor(x) and x.shape == want_x.shape,
                 f"for {seqs}: x must be a tensor of shape {tuple(want_x.shape)}")
+        hint = " (that is right padding: the pads go *before* the tokens)" if torch.equal(
+            x.long(), torch.tensor([s + [pad] * (want_x.size(1) - len(s)) for s in seqs])) else ""
         require(torch.equal(x.long(), want_x), f"for {seqs} padded with {pad}: want x = {want_x.tolist()}, "
-                f"got {x.tolist()} (pads go after the real tokens)")
+                f"got {x.tolist()}{hint}")
         require(torch.is_tensor(mask) and mask.dtype == torch.bool and torch.equal(mask, want_mask),
                 f"for {seqs}: the mask must be a bool tensor {want_mask.tolist()} (True on real tokens)")
+
+
+def positions_from_mask(mask: torch.Tensor) -> torch.Tensor:
+    """mask (B, L) bool, True on real tokens -> position ids (B, L): 0 at the first real token, 0 on pads."""
+    return (mask.long().cumsum(dim=1) - 1).clamp(min=0)
+
+
+@exercise("07.2", "position ids for left-padded rows", solution=positions_from_mask)
+def _check_positions(fn) -> None:
+    for rows in ([[False, False, True, True, True], [True, True, True, True, True]],
+                 [[False, True], [False, False]], [[False, False, False, True]]):
+        mask = torch.tensor(rows)
+        want = positions_from_mask(mask)
+        got = fn(mask.clone())
+        require(torch.is_tensor(got) and got.shape == mask.shape, f"return a tensor of shape {tuple(mask.shape)}")
+        if torch.equal(got.long(), torch.arange(mask.size(1)).expand_as(mask)):
+            require(False, "those are the positions of the padded row; count from each row's first real token")
+        require(torch.equal(got.long(), want), f"for mask {rows}: want {want.tolist()}, got {got.tolist()}")
