@@ -89,12 +89,17 @@ def subsample(ids: np.ndarray, sent: np.ndarray, keep: np.ndarray, rng: np.rando
     return ids[mask], sent[mask]
 
 
-def skipgram_pairs(ids: np.ndarray, sent: np.ndarray, window: int, rng: np.random.Generator):
-    """(centres, contexts): every word with each neighbour up to b positions away in its sentence,
-    b drawn from 1..window per centre word (near neighbours count more often)."""
-    reach = rng.integers(1, window + 1, size=len(ids))
+def draw_reach(n: int, window: int, rng: np.random.Generator) -> np.ndarray:
+    """(n,) how far each centre word looks this epoch: drawn from 1..window, so near neighbours are
+    used more often than far ones (word2vec's "dynamic window")."""
+    return rng.integers(1, window + 1, size=n)
+
+
+def skipgram_pairs(ids: np.ndarray, sent: np.ndarray, reach: np.ndarray):
+    """(centres, contexts): every word with each neighbour up to reach[i] positions away in its
+    sentence (ids, sent, reach all (N,))."""
     centres, contexts = [], []
-    for d in range(1, window + 1):
+    for d in range(1, int(reach.max(initial=0)) + 1):
         same = sent[:-d] == sent[d:]
         right = np.nonzero(same & (reach[:-d] >= d))[0]          # centre i, context i + d
         left = np.nonzero(same & (reach[d:] >= d))[0]            # centre i + d, context i
@@ -103,10 +108,10 @@ def skipgram_pairs(ids: np.ndarray, sent: np.ndarray, window: int, rng: np.rando
     return np.concatenate(centres), np.concatenate(contexts)
 
 
-def cbow_examples(ids: np.ndarray, sent: np.ndarray, window: int, rng: np.random.Generator):
-    """(centres (N,), contexts (N, 2*window) padded with -1): the words around each centre word."""
-    n = len(ids)
-    reach = rng.integers(1, window + 1, size=n)
+def cbow_examples(ids: np.ndarray, sent: np.ndarray, reach: np.ndarray):
+    """(centres (N,), contexts (N, 2 * max reach) padded with -1): the words up to reach[i] positions
+    around each centre word."""
+    n, window = len(ids), int(reach.max(initial=0))
     ctx = np.full((n, 2 * window), -1, dtype=np.int64)
     for d in range(1, window + 1):
         ok = np.zeros(n, dtype=bool)
@@ -162,9 +167,83 @@ def _padded(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
     return out, mask
 
 
+# ---- the three update steps: one batch of (centre, context) examples, plain SGD on the logistic losses
+def negative_sampling_step(h: torch.Tensor, target: torch.Tensor, negatives: torch.Tensor,
+                           w_out: torch.Tensor, lr: float) -> torch.Tensor:
+    """One SGD step of negative sampling: hidden vectors h (B, D), true words target (B,), noise
+    words negatives (B, K). Updates the output vectors in place; returns the step for h (B, D)."""
+    B, D = h.shape
+    words = torch.cat([target[:, None], negatives], dim=1)                  # (B, 1 + K)
+    u = w_out[words]                                                         # (B, 1 + K, D)
+    score = torch.bmm(u, h[:, :, None]).squeeze(-1)                          # (B, 1 + K)
+    grad = -torch.sigmoid(score)                                             # label 0 for noise words
+    grad[:, 0] += 1                                                          # label 1 for the true word
+    grad[:, 1:] *= negatives != target[:, None]                              # a noise word that is the target: skip
+    grad *= lr
+    w_out.index_add_(0, words.flatten(), (grad[..., None] * h[:, None, :]).reshape(-1, D))
+    return (grad[..., None] * u).sum(1)
+
+
+def sg_ns_step(w_in: torch.Tensor, w_out: torch.Tensor, centres: torch.Tensor, contexts: torch.Tensor,
+               negatives: torch.Tensor, lr: float) -> None:
+    """Skip-gram with negative sampling: the centre word's vector (B, D) predicts its context word
+    against K noise words (B, K). Updates w_in and w_out in place."""
+    step = negative_sampling_step(w_in[centres], contexts, negatives, w_out, lr)
+    w_in.index_add_(0, centres, step)
+
+
+def cbow_ns_step(w_in: torch.Tensor, w_out: torch.Tensor, centres: torch.Tensor, contexts: torch.Tensor,
+                 negatives: torch.Tensor, lr: float) -> None:
+    """CBOW with negative sampling: the mean of the context vectors (contexts (B, 2w), -1 = none)
+    predicts the centre word; each context word gets the hidden vector's step."""
+    D = w_in.size(1)
+    valid = (contexts >= 0).float()                                     # (B, 2w)
+    ctx_vecs = w_in[contexts.clamp(min=0)] * valid[..., None]           # (B, 2w, D)
+    h = ctx_vecs.sum(1) / valid.sum(1, keepdim=True)                    # (B, D): mean of the context
+    grad_h = negative_sampling_step(h, centres, negatives, w_out, lr)
+    w_in.index_add_(0, contexts.clamp(min=0).flatten(), (grad_h[:, None, :] * valid[..., None]).reshape(-1, D))
+
+
+def sg_hs_step(w_in: torch.Tensor, w_out: torch.Tensor, centres: torch.Tensor, contexts: torch.Tensor,
+               tree: tuple[torch.Tensor, torch.Tensor, torch.Tensor], lr: float) -> None:
+    """Skip-gram with a hierarchical softmax: one logistic decision per inner node on the context
+    word's Huffman path. ``tree`` = (points, codes, mask), each (V, L): the padded paths of every word;
+    w_out holds the V - 1 inner nodes' vectors."""
+    D = w_in.size(1)
+    points, codes, mask = tree
+    v = w_in[centres]                                                    # (B, D)
+    nodes, code, m = points[contexts], codes[contexts], mask[contexts]   # (B, L)
+    u = w_out[nodes]                                                     # (B, L, D)
+    score = torch.bmm(u, v[:, :, None]).squeeze(-1)                      # (B, L)
+    grad = (1 - code - torch.sigmoid(score)) * m * lr                   # (B, L): label 1 - code
+    w_out.index_add_(0, nodes.flatten(), (grad[..., None] * v[:, None, :]).reshape(-1, D))
+    w_in.index_add_(0, centres, (grad[..., None] * u).sum(1))
+
+
+STEPS = {"sg-ns": sg_ns_step, "cbow-ns": cbow_ns_step, "sg-hs": sg_hs_step}
+
+
+def huffman_tree(counts: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(points, codes, mask), each (V, L): every word's Huffman path padded to the longest one."""
+    codes, points = huffman_codes(counts)
+    code_t, mask_t = _padded(codes)
+    point_t, _ = _padded(points)
+    return point_t, code_t, mask_t
+
+
+def learning_rate(cfg: "W2VConfig", done: int, total: int) -> float:
+    """word2vec's schedule: linear from cfg.lr to cfg.min_lr over the whole run (done of total examples)."""
+    return max(cfg.min_lr, cfg.lr - (cfg.lr - cfg.min_lr) * done / total)
+
+
 def train(sentences: list[list[str]], cfg: W2VConfig = W2VConfig(), method: str = "sg-ns",
           vocab: Vocab | None = None, progress: bool = True) -> tuple[torch.Tensor, Vocab, dict]:
-    """Train word vectors; returns (vectors (V, D), vocab, info with seconds and words/second)."""
+    """Train word vectors; returns (vectors (V, D), vocab, info with seconds and words/second).
+
+    Each epoch: subsample the corpus, draw each word's reach, build the examples, shuffle them,
+    draw every noise word at once (negative sampling), then hand alternate batches to
+    ``cfg.workers`` threads that apply the method's step to the shared vectors without locks.
+    """
     from tqdm.auto import tqdm
 
     if method not in METHODS:
@@ -182,34 +261,14 @@ def train(sentences: list[list[str]], cfg: W2VConfig = W2VConfig(), method: str 
     keep = keep_probability(vocab.counts, cfg.sample)
     noise = torch.tensor(vocab.counts, dtype=torch.float64) ** cfg.ns_exponent
     noise_cdf = (noise.cumsum(0) / noise.sum()).float()
-    if hs:
-        codes, points = huffman_codes(vocab.counts)
-        code_t, mask_t = _padded(codes)
-        point_t, _ = _padded(points)
+    tree = huffman_tree(vocab.counts) if hs else None
+    step_fn = STEPS[method]
 
     def run_batches(starts, centres, contexts, negatives_all, epoch):
         for s in starts:
-            # the learning rate falls linearly with the position in the whole run
-            lr = max(cfg.min_lr, cfg.lr - (cfg.lr - cfg.min_lr) * (epoch * per_epoch + s) / (cfg.epochs * per_epoch))
-            c, o = centres[s:s + cfg.batch_size], contexts[s:s + cfg.batch_size]
-            if method == "cbow-ns":
-                valid = (o >= 0).float()                                     # (B, 2w)
-                ctx_vecs = w_in[o.clamp(min=0)] * valid[..., None]           # (B, 2w, D)
-                h = ctx_vecs.sum(1) / valid.sum(1, keepdim=True)             # (B, D): mean of the context
-                grad_h = _negative_sampling_step(h, c, negatives_all[s:s + cfg.batch_size], w_out, lr)
-                rows = o.clamp(min=0).flatten()
-                w_in.index_add_(0, rows, (grad_h[:, None, :] * valid[..., None]).reshape(-1, D))
-            elif hs:
-                v = w_in[c]                                                  # (B, D)
-                nodes, code, mask = point_t[o], code_t[o], mask_t[o]         # (B, L)
-                u = w_out[nodes]                                             # (B, L, D)
-                score = torch.bmm(u, v[:, :, None]).squeeze(-1)              # (B, L)
-                grad = (1 - code - torch.sigmoid(score)) * mask * lr        # (B, L)
-                w_out.index_add_(0, nodes.flatten(), (grad[..., None] * v[:, None, :]).reshape(-1, D))
-                w_in.index_add_(0, c, (grad[..., None] * u).sum(1))
-            else:
-                grad_v = _negative_sampling_step(w_in[c], o, negatives_all[s:s + cfg.batch_size], w_out, lr)
-                w_in.index_add_(0, c, grad_v)
+            lr = learning_rate(cfg, epoch * per_epoch + s, cfg.epochs * per_epoch)
+            extra = tree if hs else negatives_all[s:s + cfg.batch_size]
+            step_fn(w_in, w_out, centres[s:s + cfg.batch_size], contexts[s:s + cfg.batch_size], extra, lr)
 
     threads_before = torch.get_num_threads()
     if cfg.workers > 1:
@@ -220,10 +279,9 @@ def train(sentences: list[list[str]], cfg: W2VConfig = W2VConfig(), method: str 
     try:
         for epoch in range(cfg.epochs):
             ids, sent = subsample(ids_all, sent_all, keep, rng)
-            if method == "cbow-ns":
-                centres, contexts = cbow_examples(ids, sent, cfg.window, rng)
-            else:
-                centres, contexts = skipgram_pairs(ids, sent, cfg.window, rng)
+            reach = draw_reach(len(ids), cfg.window, rng)
+            make = cbow_examples if method == "cbow-ns" else skipgram_pairs
+            centres, contexts = make(ids, sent, reach)
             order = rng.permutation(len(centres))
             centres, contexts = torch.from_numpy(centres[order]), torch.from_numpy(contexts[order])
             per_epoch = per_epoch or len(centres)   # examples per epoch vary a little with subsampling
@@ -247,22 +305,6 @@ def train(sentences: list[list[str]], cfg: W2VConfig = W2VConfig(), method: str 
     info = {"seconds": seconds, "words_per_s": cfg.epochs * vocab.total_words / seconds,
             "examples_per_epoch": per_epoch or 0}
     return w_in, vocab, info
-
-
-def _negative_sampling_step(h: torch.Tensor, target: torch.Tensor, negatives: torch.Tensor,
-                            w_out: torch.Tensor, lr: float) -> torch.Tensor:
-    """One SGD step of negative sampling: hidden vectors h (B, D), true words target (B,), noise
-    words negatives (B, K). Updates the output vectors in place; returns the step for h (B, D)."""
-    B, D = h.shape
-    words = torch.cat([target[:, None], negatives], dim=1)                  # (B, 1 + K)
-    u = w_out[words]                                                         # (B, 1 + K, D)
-    score = torch.bmm(u, h[:, :, None]).squeeze(-1)                          # (B, 1 + K)
-    grad = -torch.sigmoid(score)                                             # label 0 for noise words
-    grad[:, 0] += 1                                                          # label 1 for the true word
-    grad[:, 1:] *= negatives != target[:, None]                              # a noise word that is the target: skip
-    grad *= lr
-    w_out.index_add_(0, words.flatten(), (grad[..., None] * h[:, None, :]).reshape(-1, D))
-    return (grad[..., None] * u).sum(1)
 
 
 # ---- evaluation ----------------------------------------------------------------------------------

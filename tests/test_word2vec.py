@@ -9,11 +9,6 @@ import torch
 from course_utils import word2vec as w2v
 
 
-class FixedReach:
-    def integers(self, low, high, size):
-        return np.full(size, high - 1)
-
-
 def _toy_corpus(n=400, seed=0):
     """Two topics: animals appear with 'eats'/'runs', tools with 'cuts'/'drills'."""
     rng = np.random.default_rng(seed)
@@ -68,18 +63,23 @@ def test_huffman_codes_form_a_prefix_free_tree():
 def test_skipgram_pairs_stay_in_the_sentence_and_window():
     ids = np.arange(7)
     sent = np.array([0, 0, 0, 1, 1, 1, 1])
-    c, o = w2v.skipgram_pairs(ids, sent, 2, FixedReach())
+    c, o = w2v.skipgram_pairs(ids, sent, np.full(7, 2))
     got = sorted(zip(c.tolist(), o.tolist()))
     want = sorted((i, j) for i in range(7) for j in range(7) if i != j and abs(i - j) <= 2 and sent[i] == sent[j])
     assert got == want
-    c, o = w2v.skipgram_pairs(ids, sent, 5, np.random.default_rng(0))
-    assert all(sent[a] == sent[b] and 0 < abs(a - b) <= 5 for a, b in zip(c, o))
+    reach = w2v.draw_reach(7, 5, np.random.default_rng(0))          # each centre looks reach[i] words away
+    assert reach.min() >= 1 and reach.max() <= 5
+    c, o = w2v.skipgram_pairs(ids, sent, reach)
+    got = sorted(zip(c.tolist(), o.tolist()))
+    want = sorted((i, j) for i in range(7) for j in range(7)
+                  if i != j and abs(i - j) <= reach[i] and sent[i] == sent[j])
+    assert got == want
 
 
 def test_cbow_examples_collect_the_neighbours():
     ids = np.array([10, 11, 12, 13])
     sent = np.array([0, 0, 0, 1])
-    centres, ctx = w2v.cbow_examples(ids, sent, 1, FixedReach())
+    centres, ctx = w2v.cbow_examples(ids, sent, np.full(4, 1))
     got = {c: sorted(x for x in row if x >= 0) for c, row in zip(centres.tolist(), ctx.tolist())}
     assert got == {10: [11], 11: [10, 12], 12: [11]}      # 13 is alone in its sentence
 
