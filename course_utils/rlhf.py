@@ -328,6 +328,8 @@ class PPOConfig:
     clip: float = 0.2
     vf_coef: float = 0.5
     ent_coef: float = 0.01
+    weight_decay: float = 0.0    # for pretrain.make_optimizer, as every other run builds its optimizer
+    grad_clip: float = 1.0
     seed: int = field(default_factory=run_seed)  # 1337 unless COURSE_SEED is set
     sample_every: int = 50
 
@@ -347,15 +349,47 @@ class PPOHistory:
     sequences: int = 0
 
 
+def ppo_step(policy: Policy, ref: GPT, opt: torch.optim.Optimizer, ro: Rollout, score: torch.Tensor,
+             cfg: PPOConfig) -> tuple[dict, torch.Tensor]:
+    """Steps 3-5 of a PPO iteration on one rollout (B answers) whose answers scored ``score`` (B,).
+    Returns the last update's statistics and the per-token log-ratio to ``ref`` (B, T-1)."""
+    with torch.no_grad():
+        logits, values = policy(ro.x)                                   # (B, T, V), (B, T)
+        old_logp = token_logprobs(logits, ro.x)                         # (B, T-1): the sampler's view
+        ref_logp = token_logprobs(ref(ro.x)[0], ro.x)
+        values = values[:, :-1]                                         # value before each action
+        # 3. rewards: the KL penalty at every answer token, plus the score at the last one
+        log_ratio = (old_logp - ref_logp) * ro.mask
+        rewards = -cfg.kl_coef * log_ratio
+        rewards[torch.arange(len(ro.x)), ro.last - 1] += score
+        # 4. advantages (GAE), normalised over the batch's answer tokens
+        adv = gae(rewards, values, ro.mask, cfg.gamma, cfg.lam)
+        returns = adv + values
+        a = adv[ro.mask]
+        adv = (adv - a.mean()) / (a.std() + 1e-8)
+    # 5. a few clipped updates on the same rollout (the ratio leaves 1 after the first)
+    for _ in range(cfg.epochs):
+        logits, v = policy(ro.x)
+        logp = token_logprobs(logits, ro.x)
+        log_probs = logits[:, :-1].log_softmax(-1)
+        entropy = -(log_probs.exp() * log_probs).sum(-1)                # (B, T-1)
+        loss, stats = ppo_loss(logp, old_logp, adv, v[:, :-1], returns, entropy, ro.mask,
+                               cfg.clip, cfg.vf_coef, cfg.ent_coef)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.grad_clip)
+        opt.step()
+    return stats, log_ratio
+
+
 def ppo(policy: Policy, ref: GPT, tok: bpe.Tokenizer, prompts: list[sft.Example],
         reward_fn: Callable[[list[sft.Example], list[Answer]], torch.Tensor],
         gold_fn: Callable[[sft.Example, str, bool], float], cfg: PPOConfig, desc: str = "PPO") -> PPOHistory:
     """Tune ``policy`` in place against ``reward_fn`` (N,) with a per-token KL penalty to ``ref``.
 
-    Each iteration: sample ``cfg.batch`` answers (two groups of prompts, each of one token length, so
-    the KV cache needs no padding), score them, compute per-token rewards (-kl_coef * log-ratio at every answer token,
-    plus the score at the last one), advantages with GAE, then ``cfg.epochs`` gradient steps on the
-    clipped surrogate + value loss - entropy bonus. ``gold_fn`` is only logged, never optimised.
+    Each iteration, as chapter 08 numbers the steps: 1. pick ``cfg.batch`` prompts (two groups, each
+    of one token length, so the KV cache needs no padding); 2. sample an answer to each
+    (:func:`rollout`) and score it; 3-5. :func:`ppo_step`. ``gold_fn`` is only logged, never optimised.
     """
     rng = random.Random(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -366,36 +400,15 @@ def ppo(policy: Policy, ref: GPT, tok: bpe.Tokenizer, prompts: list[sft.Example]
     if not lengths:
         raise ValueError(f"need at least {cfg.batch // 2} prompts of one token length")
     ref.eval()
-    opt = torch.optim.AdamW(policy.parameters(), lr=cfg.lr, betas=(0.9, 0.95), weight_decay=0.0)
+    opt = pretrain.make_optimizer(policy, cfg)
     hist = PPOHistory()
     start = time.time()
     for it in tqdm(range(cfg.iters), desc=desc):
-        group = [e for n in rng.choices(lengths, k=2) for e in rng.sample(by_length[n], cfg.batch // 2)]
-        ro = rollout(policy.gpt, tok, group, cfg.max_new_tokens, generator=gen)
+        group = [e for n in rng.choices(lengths, k=2) for e in rng.sample(by_length[n], cfg.batch // 2)]  # 1.
+        ro = rollout(policy.gpt, tok, group, cfg.max_new_tokens, generator=gen)                          # 2.
         with torch.no_grad():
-            logits, values = policy(ro.x)
-            old_logp = token_logprobs(logits, ro.x)
-            ref_logp = token_logprobs(ref(ro.x)[0], ro.x)
-            values = values[:, :-1]
             score = reward_fn(ro.examples, ro.answers)
-            log_ratio = (old_logp - ref_logp) * ro.mask
-            rewards = -cfg.kl_coef * log_ratio
-            rewards[torch.arange(len(group)), ro.last - 1] += score
-            adv = gae(rewards, values, ro.mask, cfg.gamma, cfg.lam)
-            returns = adv + values
-            a = adv[ro.mask]
-            adv = (adv - a.mean()) / (a.std() + 1e-8)
-        for _ in range(cfg.epochs):
-            logits, v = policy(ro.x)
-            logp = token_logprobs(logits, ro.x)
-            lp_all = logits[:, :-1].log_softmax(-1)
-            entropy = -(lp_all.exp() * lp_all).sum(-1)
-            loss, stats = ppo_loss(logp, old_logp, adv, v[:, :-1], returns, entropy, ro.mask,
-                                   cfg.clip, cfg.vf_coef, cfg.ent_coef)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-            opt.step()
+        stats, log_ratio = ppo_step(policy, ref, opt, ro, score, cfg)                                     # 3-5.
         hist.reward.append(score.mean().item())
         hist.gold.append(sum(gold_fn(e, *a) for e, a in zip(ro.examples, ro.answers)) / len(group))
         hist.kl.append(log_ratio.sum(1).mean().item())

@@ -120,21 +120,22 @@ def _wrong_07_2(mask):
     return torch.arange(mask.size(1)).expand_as(mask)  # positions of the padded row, not of the tokens
 
 
-def _wrong_08_1(r_chosen, r_rejected):
-    return -torch.log(torch.sigmoid(r_chosen - r_rejected)).mean()  # underflows to inf for large gaps
+def _wrong_08_1(baseline_scores, candidate_scores):
+    wins = sum(c > b for b, c in zip(baseline_scores, candidate_scores))
+    losses = sum(c < b for b, c in zip(baseline_scores, candidate_scores))
+    ties = len(baseline_scores) - wins - losses
+    return wins, losses, ties, wins / len(baseline_scores)  # ties counted as non-wins
 
 
-def _wrong_08_2(rewards, values, gamma, lam):
-    adv, running = torch.zeros_like(rewards), 0.0
-    for t in reversed(range(len(rewards))):
-        nxt = values[t + 1] if t + 1 < len(rewards) else values[t]  # bootstraps from V_T instead of 0
-        running = rewards[t] + gamma * nxt - values[t] + gamma * lam * running
-        adv[t] = running
-    return adv
+def _wrong_08_2(log_ratio, last, score, kl_coef):
+    rewards = -kl_coef * log_ratio
+    rewards[:, -1] += score  # the last column, not each answer's last token
+    return rewards
 
 
-def _wrong_08_3(pi_c, pi_r, ref_c, ref_r, beta):
-    return -torch.nn.functional.logsigmoid(beta * (pi_c - pi_r)).mean()  # forgets the reference
+def _wrong_08_3(logits):
+    p = logits.softmax(-1)
+    return -(p * p.log()).sum(-1)  # log of an underflowed 0 is -inf: nan
 
 
 def _wrong_09_1(delta_w, share=0.9):

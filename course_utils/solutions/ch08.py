@@ -1,79 +1,73 @@
-"""Chapter 08 exercises: the Bradley-Terry loss, generalized advantage estimation, the DPO loss."""
+"""Chapter 08 exercises: the win rate of a comparison, PPO's per-token rewards, and the entropy of
+next-token distributions."""
 from __future__ import annotations
 
+import math
+
 import torch
-import torch.nn.functional as F
 
 from ..exercises import exercise, require
 
 
-def bradley_terry(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
-    """(N,), (N,) -> scalar: mean of -log sigmoid(r_chosen - r_rejected)."""
-    return -F.logsigmoid(r_chosen - r_rejected).mean()
+def win_rate(baseline_scores: list[float], candidate_scores: list[float]) -> tuple[int, int, int, float]:
+    """(wins, losses, ties, wins / (wins + losses)) of the candidate; nan without decisive comparisons."""
+    wins = sum(c > b for b, c in zip(baseline_scores, candidate_scores))
+    losses = sum(c < b for b, c in zip(baseline_scores, candidate_scores))
+    ties = len(baseline_scores) - wins - losses
+    return wins, losses, ties, wins / (wins + losses) if wins + losses else math.nan
 
 
-@exercise("08.1", "the Bradley-Terry loss of a reward model", solution=bradley_terry)
-def _check_bradley_terry(fn) -> None:
+@exercise("08.1", "a win rate with ties left out", solution=win_rate)
+def _check_win_rate(fn) -> None:
+    for base, cand in [([0.0, 1.0, 0.5, 0.2], [1.0, 1.0, 0.1, 0.3]), ([1.0] * 3, [1.0] * 3),
+                       ([0.0, 0.0, 0.0, 0.0, 0.0], [1.0, -1.0, 1.0, 0.0, 2.0])]:
+        got = fn(list(base), list(cand))
+        want = win_rate(base, cand)
+        require(isinstance(got, tuple) and len(got) == 4, "return (wins, losses, ties, win rate)")
+        require(tuple(int(v) for v in got[:3]) == want[:3],
+                f"baseline {base}, candidate {cand}: want wins, losses, ties = {want[:3]}, got {tuple(got[:3])}")
+        if math.isnan(want[3]):
+            require(math.isnan(float(got[3])), "with only ties there is no win rate: return nan")
+        else:
+            hint = " (ties are left out of the rate)" if abs(float(got[3]) - want[0] / len(base)) < 1e-9 else ""
+            require(abs(float(got[3]) - want[3]) < 1e-9, f"win rate: want {want[3]:.3f}, got {float(got[3]):.3f}{hint}")
+
+
+def token_rewards(log_ratio: torch.Tensor, last: torch.Tensor, score: torch.Tensor, kl_coef: float) -> torch.Tensor:
+    """-kl_coef * log_ratio (B, T), with score (B,) added at each row's position ``last``."""
+    rewards = -kl_coef * log_ratio
+    rewards[torch.arange(len(score)), last] += score
+    return rewards
+
+
+@exercise("08.2", "PPO's per-token rewards", solution=token_rewards)
+def _check_token_rewards(fn) -> None:
     g = torch.Generator().manual_seed(0)
-    for n, scale in [(5, 1.0), (64, 10.0), (3, 40.0)]:
-        rc, rr = scale * torch.randn(n, generator=g), scale * torch.randn(n, generator=g)
-        got = fn(rc.clone(), rr.clone())
-        require(isinstance(got, torch.Tensor) and got.dim() == 0, "return a scalar tensor (the mean over pairs)")
-        want = bradley_terry(rc, rr)
-        if torch.allclose(got, bradley_terry(rr, rc), atol=1e-5) and not torch.allclose(want, bradley_terry(rr, rc), atol=1e-5):
-            require(False, "chosen and rejected are swapped: the loss must fall as r_chosen - r_rejected grows")
-        require(torch.allclose(got, want, atol=1e-4), f"for {n} pairs: got {got.item():.4f}, want {want.item():.4f}")
-    require(abs(fn(torch.zeros(4), torch.zeros(4)).item() - 0.6931) < 1e-3, "equal scores must give log 2 = 0.693")
-    far = fn(torch.tensor([0.0, -150.0]), torch.tensor([0.0, 0.0]))
-    require(torch.isfinite(far) and abs(far.item() - (0.6931 + 150) / 2) < 1e-2,
-            "a pair ranked wrong by 150 must cost 150 nats, not inf: use F.logsigmoid, not log(sigmoid(...))")
+    log_ratio = torch.randn(3, 6, generator=g) * torch.tensor([[1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 0], [1] * 6])
+    last, score = torch.tensor([2, 4, 5]), torch.tensor([1.5, -0.5, 2.0])
+    got = fn(log_ratio.clone(), last.clone(), score.clone(), 0.05)
+    want = token_rewards(log_ratio, last, score, 0.05)
+    require(torch.is_tensor(got) and got.shape == log_ratio.shape, f"return a tensor of shape {tuple(log_ratio.shape)}")
+    require(not torch.allclose(got, want - 2 * (-0.05 * log_ratio)), "the penalty is -kl_coef * log_ratio (minus: moving away costs)")
+    require(torch.allclose(got, want, atol=1e-6), f"max difference {(got - want).abs().max():.3g}: the score goes at "
+            "each row's last position only, on top of the penalty there")
 
 
-def gae_one(rewards: torch.Tensor, values: torch.Tensor, gamma: float, lam: float) -> torch.Tensor:
-    """rewards (T,), values (T,) of one answer -> advantages (T,), with V = 0 after the last token."""
-    adv = torch.zeros_like(rewards)
-    running, next_value = 0.0, 0.0
-    for t in reversed(range(len(rewards))):
-        delta = rewards[t] + gamma * next_value - values[t]
-        running = delta + gamma * lam * running
-        adv[t] = running
-        next_value = values[t]
-    return adv
+def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """logits (B, T, V) -> -sum p log p (B, T), with log p from log_softmax (no log of 0)."""
+    log_p = logits.log_softmax(-1)
+    return -(log_p.exp() * log_p).sum(-1)
 
 
-@exercise("08.2", "generalized advantage estimation for one answer", solution=gae_one)
-def _check_gae(fn) -> None:
-    g = torch.Generator().manual_seed(1)
-    for T, gamma, lam in [(1, 1.0, 0.95), (5, 1.0, 0.95), (8, 0.9, 0.8), (6, 1.0, 0.0), (6, 1.0, 1.0)]:
-        r, v = torch.randn(T, generator=g), torch.randn(T, generator=g)
-        got = fn(r.clone(), v.clone(), gamma, lam)
-        require(isinstance(got, torch.Tensor) and got.shape == (T,), f"return a tensor of shape ({T},)")
-        want = gae_one(r, v, gamma, lam)
-        if T > 1 and lam == 0.0:
-            require(torch.allclose(got, want, atol=1e-5),
-                    "with lam = 0 the advantage is the one-step error r_t + gamma V_{t+1} - V_t")
-        require(torch.allclose(got, want, atol=1e-5),
-                f"T={T}, gamma={gamma}, lam={lam}: got {[round(x, 3) for x in got.tolist()]}, "
-                f"want {[round(x, 3) for x in want.tolist()]} (is V = 0 after the last token?)")
-
-
-def dpo(pi_chosen: torch.Tensor, pi_rejected: torch.Tensor, ref_chosen: torch.Tensor, ref_rejected: torch.Tensor,
-        beta: float) -> torch.Tensor:
-    """Summed answer log-probs (N,) under the policy and the reference -> the mean DPO loss."""
-    return -F.logsigmoid(beta * ((pi_chosen - ref_chosen) - (pi_rejected - ref_rejected))).mean()
-
-
-@exercise("08.3", "the DPO loss", solution=dpo)
-def _check_dpo(fn) -> None:
+@exercise("08.3", "the entropy of next-token distributions", solution=entropy_from_logits)
+def _check_entropy(fn) -> None:
     g = torch.Generator().manual_seed(2)
-    for n, beta in [(4, 0.1), (16, 0.5), (3, 2.0)]:
-        args = [-20 * torch.rand(n, generator=g) for _ in range(4)]
-        got = fn(*[a.clone() for a in args], beta)
-        require(isinstance(got, torch.Tensor) and got.dim() == 0, "return a scalar tensor (the mean over pairs)")
-        want = dpo(*args, beta)
-        require(torch.allclose(got, want, atol=1e-4),
-                f"beta={beta}: got {got.item():.4f}, want {want.item():.4f}; the implicit reward of an answer is "
-                "beta * (log pi - log pi_ref)")
-    same = torch.tensor([-3.0, -7.0])
-    require(abs(fn(same, same - 1, same, same - 1, 0.1).item() - 0.6931) < 1e-3,
-            "a policy equal to the reference must give log 2, whatever the log-probabilities are")
+    logits = torch.randn(2, 3, 11, generator=g) * 3
+    logits[0, 0, 0] = 200.0                                   # one token certain: the others underflow to 0
+    got = fn(logits.clone())
+    want = entropy_from_logits(logits)
+    require(torch.is_tensor(got) and got.shape == (2, 3), "return a tensor of shape (B, T)")
+    require(torch.isfinite(got).all(), "some probabilities underflow to 0 here: use log_softmax, not log(softmax)")
+    require(torch.allclose(got, want, atol=1e-5), f"max difference {(got - want).abs().max():.3g} from -sum p log p")
+    uniform = fn(torch.zeros(1, 1, 8))
+    require(abs(float(uniform.flatten()[0]) - math.log(8)) < 1e-5, "a uniform distribution over 8 tokens has entropy log 8")
