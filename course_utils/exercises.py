@@ -9,6 +9,7 @@ An exercise cell holds a stub that raises ``NotImplementedError`` and a call
 
 Each chapter's checkers and solutions live in ``course_utils/solutions/chNN.py`` and register
 themselves with :func:`exercise`; ``show_solution("00.1")`` prints a reference solution.
+Beside each checker sits a planted wrong answer that the checker must reject (the tests use it).
 """
 from __future__ import annotations
 
@@ -30,16 +31,20 @@ class Exercise:
     title: str
     checker: Callable[[Any], None]
     solution: Callable
+    wrong: Callable
 
 
 _REGISTRY: dict[str, Exercise] = {}
 
 
-def exercise(id: str, title: str, solution: Callable):
-    """Decorator that registers ``checker(answer)`` (it raises ExerciseFailed on a wrong answer)."""
+def exercise(id: str, title: str, solution: Callable, *, wrong: Callable):
+    """Decorator that registers ``checker(answer)`` (it raises ExerciseFailed on a wrong answer).
+
+    ``wrong`` is a plausible mistaken answer the checker must reject; the tests use it.
+    """
 
     def register(checker):
-        _REGISTRY[id] = Exercise(id, title, checker, solution)
+        _REGISTRY[id] = Exercise(id, title, checker, solution, wrong)
         return checker
 
     return register

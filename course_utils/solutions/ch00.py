@@ -24,7 +24,13 @@ def _autograd_grads(x, y, w, b):
     return wt.grad.item(), bt.grad.item()
 
 
-@exercise("00.1", "gradients of a sigmoid neuron by hand", solution=bce_sigmoid_grads)
+# Planted mistake: the two gradients swapped, (dL/db, dL/dw) instead of (dL/dw, dL/db).
+def _wrong_grads(x, y, w, b):
+    a = 1 / (1 + math.exp(-(w * x + b)))
+    return (a - y), (a - y) * x
+
+
+@exercise("00.1", "gradients of a sigmoid neuron by hand", solution=bce_sigmoid_grads, wrong=_wrong_grads)
 def _check_grads(fn) -> None:
     cases = [(1.1, 1.0, 2.2, 0.0), (-0.5, 0.0, 0.3, 0.1), (2.0, 1.0, -1.0, 0.5), (0.7, 0.0, 1.5, -2.0)]
     for x, y, w, b in cases:
@@ -47,7 +53,14 @@ def adam_update(p, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     return p, m, v
 
 
-@exercise("00.2", "one Adam update", solution=adam_update)
+# Planted mistake: no bias correction.
+def _wrong_adam(p, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    return p - lr * m / (v.sqrt() + eps), m, v
+
+
+@exercise("00.2", "one Adam update", solution=adam_update, wrong=_wrong_adam)
 def _check_adam(fn) -> None:
     gen = torch.Generator().manual_seed(0)
     target = torch.randn(5, generator=gen, dtype=torch.float64)

@@ -16,7 +16,12 @@ def batchnorm_train(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, ep
     return gamma * (x - mean) / torch.sqrt(var + eps) + beta
 
 
-@exercise("01.1", "batch normalisation in training mode", solution=batchnorm_train)
+# Planted mistake: unbiased std, eps in the wrong place.
+def _wrong_batchnorm(x, gamma, beta, eps=1e-5):
+    return gamma * (x - x.mean(0)) / (x.std(0) + eps) + beta
+
+
+@exercise("01.1", "batch normalisation in training mode", solution=batchnorm_train, wrong=_wrong_batchnorm)
 def _check_batchnorm(fn) -> None:
     gen = torch.Generator().manual_seed(0)
     for batch, channels in [(32, 5), (7, 3), (128, 20)]:
@@ -37,7 +42,12 @@ def init_std(fan_in: int, nonlinearity: str) -> float:
     return gains[nonlinearity] / math.sqrt(fan_in)
 
 
-@exercise("01.2", "initialisation scale for a layer", solution=init_std)
+# Planted mistake: forgets the gain.
+def _wrong_init_std(fan_in, nonlinearity):
+    return 1 / fan_in ** 0.5
+
+
+@exercise("01.2", "initialisation scale for a layer", solution=init_std, wrong=_wrong_init_std)
 def _check_init_std(fn) -> None:
     for fan_in in (10, 48, 200, 1000):
         for nonlinearity in ("linear", "sigmoid", "tanh", "relu"):

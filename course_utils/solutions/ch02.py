@@ -27,7 +27,13 @@ def _measured_receptive_field(layers) -> int:
     return int(rows.max() - rows.min() + 1)
 
 
-@exercise("02.1", "the receptive field of a stack of layers", solution=receptive_field)
+# Planted mistake: ignores the strides.
+def _wrong_receptive_field(layers):
+    return 1 + sum(kernel - 1 for kernel, _ in layers)
+
+
+@exercise("02.1", "the receptive field of a stack of layers", solution=receptive_field,
+          wrong=_wrong_receptive_field)
 def _check_receptive_field(fn) -> None:
     for layers in ([(3, 1)], [(3, 1), (3, 1)], [(3, 1), (2, 2)], [(3, 1), (2, 2), (3, 1)],
                    [(5, 2), (3, 2), (3, 1)], [(2, 2), (2, 2), (2, 2)], [(7, 1), (1, 3), (3, 1)]):
@@ -43,7 +49,12 @@ def max_pool2d(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
     return windows.amax(dim=(-2, -1))                                # (B, C, OH, OW)
 
 
-@exercise("02.2", "max pooling from scratch", solution=max_pool2d)
+# Planted mistake: average, not max.
+def _wrong_max_pool(x, kernel, stride):
+    return x.unfold(2, kernel, stride).unfold(3, kernel, stride).mean(dim=(-2, -1))
+
+
+@exercise("02.2", "max pooling from scratch", solution=max_pool2d, wrong=_wrong_max_pool)
 def _check_max_pool(fn) -> None:
     gen = torch.Generator().manual_seed(0)
     for shape, kernel, stride in [((2, 3, 8, 8), 2, 2), ((1, 4, 12, 12), 2, 1), ((3, 2, 9, 7), 3, 2),

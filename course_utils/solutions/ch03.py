@@ -12,7 +12,12 @@ def rnn_step(x_t: torch.Tensor, h_prev: torch.Tensor, W_xh: torch.Tensor, W_hh: 
     return torch.tanh(x_t @ W_xh.T + h_prev @ W_hh.T + b_h)
 
 
-@exercise("03.1", "one step of a vanilla RNN", solution=rnn_step)
+# Planted mistake: W_hh not transposed.
+def _wrong_rnn_step(x_t, h_prev, W_xh, W_hh, b_h):
+    return torch.tanh(x_t @ W_xh.T + h_prev @ W_hh + b_h)
+
+
+@exercise("03.1", "one step of a vanilla RNN", solution=rnn_step, wrong=_wrong_rnn_step)
 def _check_rnn_step(fn) -> None:
     torch.manual_seed(0)
     for batch, c, h in [(4, 3, 5), (1, 8, 2), (16, 10, 32)]:
@@ -35,7 +40,14 @@ def lstm_step(x_t, h_prev, c_prev, W_ih, W_hh, b):
     return h_t, c_t
 
 
-@exercise("03.2", "one step of an LSTM", solution=lstm_step)
+# Planted mistake: input and forget gates swapped.
+def _wrong_lstm_step(x_t, h_prev, c_prev, W_ih, W_hh, b):
+    i, f, g, o = (x_t @ W_ih.T + h_prev @ W_hh.T + b).chunk(4, dim=1)
+    c_t = torch.sigmoid(i) * c_prev + torch.sigmoid(f) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c_t), c_t
+
+
+@exercise("03.2", "one step of an LSTM", solution=lstm_step, wrong=_wrong_lstm_step)
 def _check_lstm_step(fn) -> None:
     torch.manual_seed(0)
     for batch, c, h in [(4, 3, 5), (2, 6, 16)]:

@@ -17,7 +17,13 @@ def pairs(tokens: list[str], window: int) -> list[tuple[str, str]]:
     return out
 
 
-@exercise("04.1", "skip-gram pairs of a sentence", solution=pairs)
+# Planted mistake: right side only.
+def _wrong_pairs(tokens, window):
+    return [(c, tokens[j]) for i, c in enumerate(tokens)
+            for j in range(i + 1, min(len(tokens), i + window + 1))]
+
+
+@exercise("04.1", "skip-gram pairs of a sentence", solution=pairs, wrong=_wrong_pairs)
 def _check_pairs(fn) -> None:
     cases = [("the city is the capital of the region".split(), 2), ("a b c".split(), 1),
              ("one".split(), 3), ("x y z w".split(), 5), ([], 2)]
@@ -37,7 +43,13 @@ def keep_probability(count: int, total: int, sample: float) -> float:
     return min(1.0, (math.sqrt(f / sample) + 1) * sample / f)
 
 
-@exercise("04.2", "the subsampling probability", solution=keep_probability)
+# Planted mistake: not capped at 1.
+def _wrong_keep_probability(count, total, sample):
+    f = count / total
+    return (math.sqrt(f / sample) + 1) * sample / f
+
+
+@exercise("04.2", "the subsampling probability", solution=keep_probability, wrong=_wrong_keep_probability)
 def _check_keep_probability(fn) -> None:
     for count, total, sample in [(20_000, 445_000, 1e-3), (500, 445_000, 1e-3), (3, 445_000, 1e-3),
                                  (1_000, 10_000, 1e-2), (5, 100, 1e-4)]:

@@ -17,7 +17,16 @@ def weighted_pair_counts(chunk_counts: dict[tuple[int, ...], int]) -> dict[tuple
     return counts
 
 
-@exercise("05.1", "pair counts from weighted chunks", solution=weighted_pair_counts)
+# Planted mistake: forgets how often the chunk occurs.
+def _wrong_pair_counts(chunk_counts):
+    counts = {}
+    for ids in chunk_counts:
+        for pair in zip(ids, ids[1:]):
+            counts[pair] = counts.get(pair, 0) + 1
+    return counts
+
+
+@exercise("05.1", "pair counts from weighted chunks", solution=weighted_pair_counts, wrong=_wrong_pair_counts)
 def _check_weighted_pair_counts(fn) -> None:
     rng = random.Random(0)
     cases = [{(97, 97, 97): 2, (97, 98): 5}, {(1,): 7}, {}]
@@ -42,7 +51,15 @@ def vocab_from_merges(merges: list[tuple[int, int]]) -> list[bytes]:
     return vocab
 
 
-@exercise("05.2", "the vocabulary from the merges", solution=vocab_from_merges)
+# Planted mistake: parts in the wrong order.
+def _wrong_vocab(merges):
+    vocab = [bytes([b]) for b in range(256)]
+    for a, b in merges:
+        vocab.append(vocab[b] + vocab[a])
+    return vocab
+
+
+@exercise("05.2", "the vocabulary from the merges", solution=vocab_from_merges, wrong=_wrong_vocab)
 def _check_vocab_from_merges(fn) -> None:
     from ..bpe import train
 
@@ -69,7 +86,12 @@ def complete_prefix(data: bytes) -> int:
     return len(data)
 
 
-@exercise("05.3", "a safe place to cut a byte stream", solution=complete_prefix)
+# Planted mistake: drops one byte, not the whole character.
+def _wrong_complete_prefix(data):
+    return len(data) - 1 if data and data[-1] >= 0x80 else len(data)
+
+
+@exercise("05.3", "a safe place to cut a byte stream", solution=complete_prefix, wrong=_wrong_complete_prefix)
 def _check_complete_prefix(fn) -> None:
     text = "aé你🙂b" * 3 + "naïve 中文 👍🏽!"
     data = text.encode("utf-8")

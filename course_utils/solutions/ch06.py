@@ -17,7 +17,12 @@ def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch
     return scores.masked_fill(future, float("-inf")).softmax(dim=-1) @ v
 
 
-@exercise("06.1", "causal multi-head attention", solution=causal_attention)
+# Planted mistake: forgets the causal mask.
+def _wrong_attention(q, k, v):
+    return F.scaled_dot_product_attention(q, k, v)
+
+
+@exercise("06.1", "causal multi-head attention", solution=causal_attention, wrong=_wrong_attention)
 def _check_causal_attention(fn) -> None:
     torch.manual_seed(0)
     for shape in [(1, 1, 1, 4), (2, 3, 7, 8), (4, 2, 16, 32)]:
@@ -42,7 +47,12 @@ def gpt_params(vocab_size: int, block_size: int, n_layer: int, n_embd: int) -> i
     return vocab_size * C + block_size * C + n_layer * (attention + mlp + layer_norms) + 2 * C
 
 
-@exercise("06.2", "the GPT parameter count", solution=gpt_params)
+# Planted mistake: no biases or LayerNorms.
+def _wrong_gpt_params(vocab_size, block_size, n_layer, n_embd):
+    return vocab_size * n_embd + block_size * n_embd + n_layer * 12 * n_embd**2
+
+
+@exercise("06.2", "the GPT parameter count", solution=gpt_params, wrong=_wrong_gpt_params)
 def _check_gpt_params(fn) -> None:
     from ..gpt import GPTConfig, count_params
 
@@ -60,7 +70,12 @@ def top_k_logits(logits: torch.Tensor, k: int) -> torch.Tensor:
     return logits.masked_fill(logits < kth, float("-inf"))
 
 
-@exercise("06.3", "top-k filtering", solution=top_k_logits)
+# Planted mistake: keeps the wrong side.
+def _wrong_top_k(logits, k):
+    return logits.masked_fill(logits <= logits.topk(k, dim=-1).values[:, -1:], float("-inf"))
+
+
+@exercise("06.3", "top-k filtering", solution=top_k_logits, wrong=_wrong_top_k)
 def _check_top_k(fn) -> None:
     torch.manual_seed(0)
     for b, v, k in [(1, 10, 3), (4, 50, 1), (3, 20, 20)]:

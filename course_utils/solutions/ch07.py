@@ -14,7 +14,14 @@ def pad_left(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
     return x, mask
 
 
-@exercise("07.1", "left padding with a mask", solution=pad_left)
+# Planted mistake: right padding, the pads go after the tokens.
+def _wrong_pad(seqs, pad_id):
+    L = max(len(s) for s in seqs)
+    x = torch.tensor([s + [pad_id] * (L - len(s)) for s in seqs], dtype=torch.long)
+    return x, torch.tensor([[True] * len(s) + [False] * (L - len(s)) for s in seqs])
+
+
+@exercise("07.1", "left padding with a mask", solution=pad_left, wrong=_wrong_pad)
 def _check_pad_left(fn) -> None:
     for seqs, pad in [([[1, 2, 3], [4]], 0), ([[7], [8], [9]], 2050), ([[5, 6], [1, 2, 3, 4], []], 9)]:
         want_x, want_mask = pad_left(seqs, pad)
@@ -36,7 +43,12 @@ def positions_from_mask(mask: torch.Tensor) -> torch.Tensor:
     return (mask.long().cumsum(dim=1) - 1).clamp(min=0)
 
 
-@exercise("07.2", "position ids for left-padded rows", solution=positions_from_mask)
+# Planted mistake: positions of the padded row, not of the tokens.
+def _wrong_positions(mask):
+    return torch.arange(mask.size(1)).expand_as(mask)
+
+
+@exercise("07.2", "position ids for left-padded rows", solution=positions_from_mask, wrong=_wrong_positions)
 def _check_positions(fn) -> None:
     for rows in ([[False, False, True, True, True], [True, True, True, True, True]],
                  [[False, True], [False, False]], [[False, False, False, True]]):

@@ -17,7 +17,15 @@ def win_rate(baseline_scores: list[float], candidate_scores: list[float]) -> tup
     return wins, losses, ties, wins / (wins + losses) if wins + losses else math.nan
 
 
-@exercise("08.1", "a win rate with ties left out", solution=win_rate)
+# Planted mistake: ties counted as non-wins.
+def _wrong_win_rate(baseline_scores, candidate_scores):
+    wins = sum(c > b for b, c in zip(baseline_scores, candidate_scores))
+    losses = sum(c < b for b, c in zip(baseline_scores, candidate_scores))
+    ties = len(baseline_scores) - wins - losses
+    return wins, losses, ties, wins / len(baseline_scores)
+
+
+@exercise("08.1", "a win rate with ties left out", solution=win_rate, wrong=_wrong_win_rate)
 def _check_win_rate(fn) -> None:
     for base, cand in [([0.0, 1.0, 0.5, 0.2], [1.0, 1.0, 0.1, 0.3]), ([1.0] * 3, [1.0] * 3),
                        ([0.0, 0.0, 0.0, 0.0, 0.0], [1.0, -1.0, 1.0, 0.0, 2.0])]:
@@ -40,7 +48,14 @@ def token_rewards(log_ratio: torch.Tensor, last: torch.Tensor, score: torch.Tens
     return rewards
 
 
-@exercise("08.2", "PPO's per-token rewards", solution=token_rewards)
+# Planted mistake: the score goes in the last column, not at each answer's last token.
+def _wrong_token_rewards(log_ratio, last, score, kl_coef):
+    rewards = -kl_coef * log_ratio
+    rewards[:, -1] += score
+    return rewards
+
+
+@exercise("08.2", "PPO's per-token rewards", solution=token_rewards, wrong=_wrong_token_rewards)
 def _check_token_rewards(fn) -> None:
     g = torch.Generator().manual_seed(0)
     log_ratio = torch.randn(3, 6, generator=g) * torch.tensor([[1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 0], [1] * 6])
@@ -59,7 +74,14 @@ def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
     return -(log_p.exp() * log_p).sum(-1)
 
 
-@exercise("08.3", "the entropy of next-token distributions", solution=entropy_from_logits)
+# Planted mistake: log(softmax); the log of an underflowed 0 is -inf, and 0 * -inf is nan.
+def _wrong_entropy(logits):
+    p = logits.softmax(-1)
+    return -(p * p.log()).sum(-1)
+
+
+@exercise("08.3", "the entropy of next-token distributions", solution=entropy_from_logits,
+          wrong=_wrong_entropy)
 def _check_entropy(fn) -> None:
     g = torch.Generator().manual_seed(2)
     logits = torch.randn(2, 3, 11, generator=g) * 3

@@ -14,7 +14,14 @@ def rank_for_energy(delta_w: torch.Tensor, share: float = 0.9) -> int:
     return int((cumulative < share - 1e-9).sum().item()) + 1
 
 
-@exercise("09.1", "the rank that holds a share of a change's energy", solution=rank_for_energy)
+# Planted mistake: sums the singular values, not their squares.
+def _wrong_rank(delta_w, share=0.9):
+    S = torch.linalg.svdvals(delta_w)
+    return int(((S.cumsum(0) / S.sum()) < share).sum()) + 1
+
+
+@exercise("09.1", "the rank that holds a share of a change's energy", solution=rank_for_energy,
+          wrong=_wrong_rank)
 def _check_rank_for_energy(fn) -> None:
     g = torch.Generator().manual_seed(0)
     u, _ = torch.linalg.qr(torch.randn(40, 40, generator=g))
@@ -43,7 +50,14 @@ def absmax_int8_blocks(w: torch.Tensor, block: int = 32) -> tuple[torch.Tensor, 
     return q, scale[..., 0]
 
 
-@exercise("09.2", "int8 absmax quantisation, one scale per block", solution=absmax_int8_blocks)
+# Planted mistake: one scale per row, as in chapter 09's section, repeated for every block.
+def _wrong_absmax_blocks(w, block=32):
+    scale = w.abs().amax(dim=1, keepdim=True) / 127
+    return torch.round(w / scale).to(torch.int8), scale.expand(w.size(0), w.size(1) // block)
+
+
+@exercise("09.2", "int8 absmax quantisation, one scale per block", solution=absmax_int8_blocks,
+          wrong=_wrong_absmax_blocks)
 def _check_absmax_blocks(fn) -> None:
     g = torch.Generator().manual_seed(1)
     w = torch.randn(6, 64, generator=g)

@@ -11,7 +11,12 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-5) -> torch.
     return x / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight
 
 
-@exercise("10.1", "RMSNorm", solution=rms_norm)
+# Planted mistake: LayerNorm, which subtracts the mean.
+def _wrong_rms_norm(x, weight, eps=1e-5):
+    return torch.nn.functional.layer_norm(x, (x.size(-1),)) * weight
+
+
+@exercise("10.1", "RMSNorm", solution=rms_norm, wrong=_wrong_rms_norm)
 def _check_rms_norm(fn) -> None:
     g = torch.Generator().manual_seed(0)
     for shape in [(4, 8), (2, 3, 16)]:
@@ -36,7 +41,17 @@ def rope_one(x: torch.Tensor, p: int, base: float = 10000.0) -> torch.Tensor:
     return torch.cat([x1 * angle.cos() - x2 * angle.sin(), x1 * angle.sin() + x2 * angle.cos()])
 
 
-@exercise("10.2", "one rotary position step", solution=rope_one)
+# Planted mistake: pairs (0, 1), (2, 3): llama.cpp's layout, not (i, i + size/2).
+def _wrong_rope(x, p, base=10000.0):
+    h = x.numel() // 2
+    angle = p * base ** (-2 * torch.arange(h, dtype=torch.float32) / x.numel())
+    x1, x2 = x[0::2], x[1::2]
+    out = torch.empty_like(x)
+    out[0::2], out[1::2] = x1 * angle.cos() - x2 * angle.sin(), x1 * angle.sin() + x2 * angle.cos()
+    return out
+
+
+@exercise("10.2", "one rotary position step", solution=rope_one, wrong=_wrong_rope)
 def _check_rope_one(fn) -> None:
     g = torch.Generator().manual_seed(1)
     for size, p in [(8, 0), (8, 3), (16, 100), (64, 7)]:
@@ -57,7 +72,12 @@ def group_advantages(rewards: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
     return (rewards - rewards.mean(dim=1, keepdim=True)) / (rewards.std(dim=1, keepdim=True) + eps)
 
 
-@exercise("10.3", "GRPO's group-relative advantages", solution=group_advantages)
+# Planted mistake: normalised over the batch, not per group.
+def _wrong_advantages(rewards, eps=1e-4):
+    return (rewards - rewards.mean()) / (rewards.std() + eps)
+
+
+@exercise("10.3", "GRPO's group-relative advantages", solution=group_advantages, wrong=_wrong_advantages)
 def _check_group_advantages(fn) -> None:
     rewards = torch.tensor([[1.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 0.0], [0.3, 0.9, 0.1, 0.5]])
     got = fn(rewards.clone(), 1e-4)
