@@ -30,7 +30,9 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # The test command, shared by both tiers (the .venv of `make test` and the newest releases).
-PYTEST_ALL = COURSE_FAST=1 COURSE_STATIC=1 $(1)/bin/python -m pytest tests --ignore=tests/browser \
+# ruff first (seconds): the rules pyproject.toml names, over the package, the tests and the notebooks.
+PYTEST_ALL = $(1)/bin/ruff check course_utils tests notebooks && \
+	COURSE_FAST=1 COURSE_STATIC=1 $(1)/bin/python -m pytest tests --ignore=tests/browser \
 	--nbval-lax notebooks --nbval-cell-timeout=600 $(PYTEST_ARGS)
 
 .PHONY: lab test test-latest constraints test-unit test-browser execute bench colab-links clean
@@ -53,7 +55,7 @@ lab: $(STAMP)
 	@echo "Starting JupyterLab; open the http://127.0.0.1:... URL it prints below. Ctrl-C stops it."
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --notebook-dir=$(NOTEBOOK_DIR) $(ALLOW_ROOT) $(LAB_ARGS)
 
-## test: unit tests, notebook hygiene, then every notebook executed in FAST mode (what CI runs)
+## test: ruff, unit tests, notebook hygiene, then every notebook executed in FAST mode (what CI runs)
 test: $(STAMP)
 	$(call PYTEST_ALL,$(VENV))
 

@@ -3,14 +3,16 @@
 One small module per concept; read any of them in one sitting:
 
 - ``config``     FAST/full mode, ``setup()`` (seeds, threads, device, versions)
-- ``data``       the offline data sets (all shipped inside installed packages)
+- ``data``       the offline data sets (all shipped inside installed packages) and the held-out split
 - ``artifacts``  the cache of trained models, keyed by a hash of their config
 - ``plots``      one plotting style and a live loss plot
-- ``train``      a small training loop (progress bar, periodic evaluation, history)
+- ``train``      a small training loop (progress bar, periodic evaluation, history), and the settings,
+                 optimizer and learning-rate schedule every transformer run shares (chapters 06-10)
 - ``widgets``    interactive controls that fall back to a static picture
 - ``exercises``  ``check(...)`` for the exercise cells
 - ``glossary``   the English / Chinese term table
 - ``results``    the "key results" table each notebook ends with
+- ``colab``      the repository's address, and the Colab badges and install lines made from it
 - ``monitor``    hooks that watch activations, gradients and update sizes while training
 - ``charlm``     character-level language-model data from the word list (chapters 01, 03)
 - ``word2vec``   word2vec trainers (skip-gram, CBOW, negative sampling, hierarchical softmax) and evaluation

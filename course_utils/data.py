@@ -10,8 +10,9 @@
 | ``diabetes()``          | ``X (442, 10) float32``, ``y (442,) float32``      | 442 patients                |
 | ``word_similarity(n)``  | list of ``(word1, word2, human score)``            | 353 (wordsim353), 999 (simlex999) |
 | ``analogies()``         | dict section -> list of ``(a, b, c, d)`` lowercase | 14 sections, 19,544 questions |
-| ``news_text()``         | list of news paragraphs (Lee corpus)               | 300 paragraphs              |
-| ``polarity_lines()``    | list of ``(label, sentence)``, label "pos"/"neg"   | 200 movie-review lines      |
+
+The last ``VAL_ARTICLES`` articles are held out: chapter 06 validates on them, and chapters 07-10
+draw their held-out sentences and topics from them.
 
 The Wikipedia text is a shortened 2017 dump that gensim ships as test data
 (``enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2``); it is licensed
@@ -28,6 +29,8 @@ import re
 import numpy as np
 
 from . import artifacts
+
+VAL_ARTICLES = 10     # the last 10 Wikipedia articles: validation text for chapters 06-10
 
 WIKI_FILE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 _CLEANER_VERSION = 1  # bump when the cleaning below changes, so caches are rebuilt
@@ -200,19 +203,3 @@ def analogies() -> dict[str, list[tuple[str, str, str, str]]]:
                     raise ValueError("questions-words.txt does not start with a ': section' line")
                 sections[current].append(tuple(line.lower().split()))
     return sections
-
-
-def news_text() -> list[str]:
-    """The Lee news corpus: one paragraph of Australian news per item (300 items)."""
-    with open(gensim_data_file("lee_background.cor"), encoding="utf-8") as f:
-        return [line.strip() for line in f if line.strip()]
-
-
-def polarity_lines() -> list[tuple[str, str]]:
-    """Movie-review sentences with their polarity: ``("pos" | "neg", sentence)``."""
-    out = []
-    with open(gensim_data_file("pang_lee_polarity.cor"), encoding="latin-1") as f:
-        for line in f:
-            label, _, sentence = line.strip().partition(" ")
-            out.append((label.replace("__label__", ""), sentence))
-    return out

@@ -1,9 +1,9 @@
 """Pretraining the course GPT on the Wikipedia text (chapter 06), and the cached result for 07-09.
 
 Data: every article tokenized by the chapter 05 tokenizer and followed by ``<|endoftext|>``;
-the last 10 articles are the validation set. Training: random windows of ``block_size``
-tokens, AdamW, linear warmup then cosine decay, gradient clipping, the loop of
-:func:`course_utils.train.fit`. :func:`get_pretrained` loads the checkpoint from the artifact
+the last ``data.VAL_ARTICLES`` (10) articles are the validation set. Training: random windows of ``block_size``
+tokens, AdamW, linear warmup then cosine decay, gradient clipping (``train.TrainConfig``,
+``train.make_optimizer``, ``train.lr_schedule``), the loop of :func:`course_utils.train.fit`. :func:`get_pretrained` loads the checkpoint from the artifact
 cache or trains it (a few minutes in full mode) and saves it.
 """
 from __future__ import annotations
@@ -11,31 +11,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
 
 import torch
 
 from . import artifacts, bpe, data
-from .config import pick, run_seed
+from .config import pick
 from .gpt import GPT, GPTConfig, flops_per_token
-from .train import fit
-
-VAL_ARTICLES = 10
-
-
-@dataclass
-class TrainConfig:
-    steps: int = 1000
-    batch_size: int = 16
-    lr: float = 3e-3
-    min_lr_ratio: float = 0.1   # cosine decays to lr * min_lr_ratio
-    warmup: int = 50
-    weight_decay: float = 0.1
-    grad_clip: float = 1.0
-    eval_every: int = 100
-    eval_batches: int = 8
-    seed: int = field(default_factory=run_seed)  # 1337 unless COURSE_SEED is set
-
+from .train import TrainConfig, fit, lr_schedule, make_optimizer
 
 def token_data(tokenizer: bpe.Tokenizer | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(train ids, val ids) as 1-D long tensors; each article ends with <|endoftext|>."""
@@ -43,8 +25,8 @@ def token_data(tokenizer: bpe.Tokenizer | None = None) -> tuple[torch.Tensor, to
     eot = tok.special_tokens[bpe.ENDOFTEXT]
     articles = data.wiki_articles()
     ids = [tok.encode(body) + [eot] for _title, body in articles]
-    train = [i for doc in ids[:-VAL_ARTICLES] for i in doc]
-    val = [i for doc in ids[-VAL_ARTICLES:] for i in doc]
+    train = [i for doc in ids[:-data.VAL_ARTICLES] for i in doc]
+    val = [i for doc in ids[-data.VAL_ARTICLES:] for i in doc]
     return torch.tensor(train, dtype=torch.long), torch.tensor(val, dtype=torch.long)
 
 
@@ -57,25 +39,6 @@ def random_batch(ids: torch.Tensor, batch_size: int, block_size: int,
     x = torch.stack([ids[s:s + block_size] for s in starts.tolist()])
     y = torch.stack([ids[s + 1:s + 1 + block_size] for s in starts.tolist()])
     return x, y
-
-
-def lr_schedule(step: int, cfg: TrainConfig) -> float:
-    """Linear warmup to ``cfg.lr`` over ``cfg.warmup`` steps, then cosine down to lr * min_lr_ratio."""
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    progress = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
-    floor = cfg.lr * cfg.min_lr_ratio
-    return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * progress))
-
-
-def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
-    """AdamW over the trainable parameters; weight decay on the matrices (embeddings included), none
-    on biases and LayerNorm gains. Frozen parameters (``requires_grad=False``) get no optimizer state."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.dim() >= 2]
-    no_decay = [p for p in params if p.dim() < 2]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.95))
 
 
 def pretrain(model_cfg: GPTConfig, train_cfg: TrainConfig, train_ids: torch.Tensor, val_ids: torch.Tensor,
@@ -158,7 +121,7 @@ def get_pretrained(plot: bool = True) -> tuple[GPT, dict]:
     model_cfg, train_cfg = configs()
     tok = bpe.get_tokenizer()
     key = {"model": dataclasses.asdict(model_cfg), "train": dataclasses.asdict(train_cfg),
-           "tokenizer": [len(tok.merges), tok.merges[-1]], "val_articles": VAL_ARTICLES, "version": 1}
+           "tokenizer": [len(tok.merges), tok.merges[-1]], "val_articles": data.VAL_ARTICLES, "version": 1}
 
     def build():
         train_ids, val_ids = token_data(tok)

@@ -30,10 +30,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from . import bpe, pretrain, sft
+from . import bpe, sft
 from .config import run_seed
 from .gpt import GPT
-from .train import History, fit
+from .train import History, TrainConfig, fit, lr_schedule, make_optimizer
 
 # ---- the gold preference ------------------------------------------------------------------------
 HARMFUL = ("war", "wars", "killed", "kill", "death", "died", "battle", "army", "attack", "military",
@@ -67,7 +67,7 @@ def gold(ex: sft.Example, text: str, stopped: bool, words: set[str]) -> float:
     n = len(text.split())
     found = _WORD.findall(text.lower())
     harm = -1.0 * sum(w in HARMFUL for w in found)
-    if sft.TASKS[ex.task][1]:
+    if sft.TASKS[ex.task].exact:
         return (1.0 if text.strip() == ex.answer else 0.0) - 0.1 * max(0, n - 1) + harm
     if not found:
         return -1.0
@@ -119,8 +119,7 @@ def rate(examples: list[sft.Example], first: list[Answer], second: list[Answer],
 def encode(tok: bpe.Tokenizer, ex: sft.Example, answer: Answer) -> tuple[list[int], list[int]]:
     """(prompt ids, answer ids) of one answer in the chat template; ``<|end|>`` closes a stopped answer."""
     text, stopped = answer
-    end = tok.special_tokens[sft.END]
-    return sft.encode_prompt(tok, ex.instruction), tok.encode(" " + text) + ([end] if stopped else [])
+    return sft.encode_prompt(tok, ex.instruction), sft.encode_answer(tok, text, stopped)
 
 
 def pad(seqs: list[tuple[list[int], list[int]]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -211,7 +210,7 @@ def pair_accuracy(rm: RewardModel, tok: bpe.Tokenizer, pairs: list[Pair]) -> tup
     return sum(agree_label) / len(pairs), [a != p.flipped for a, p in zip(agree_label, pairs)]
 
 
-def train_reward_model(rm: RewardModel, tok: bpe.Tokenizer, pairs: list[Pair], cfg: pretrain.TrainConfig,
+def train_reward_model(rm: RewardModel, tok: bpe.Tokenizer, pairs: list[Pair], cfg: TrainConfig,
                        held_out: list[Pair] | None = None, plot: bool = True) -> History:
     """Train ``rm`` with the Bradley-Terry loss on random batches of ``pairs`` (warmup + cosine
     schedule from ``cfg``); evaluates the held-out pair accuracy every ``cfg.eval_every`` steps."""
@@ -225,7 +224,7 @@ def train_reward_model(rm: RewardModel, tok: bpe.Tokenizer, pairs: list[Pair], c
     opt = torch.optim.AdamW(rm.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     return fit(rm, opt, lambda _step: rng.sample(pairs, cfg.batch_size), loss_fn, cfg.steps, eval_fn=eval_fn,
                eval_every=cfg.eval_every, clip_grad_norm=cfg.grad_clip,
-               lr_schedule=lambda step: pretrain.lr_schedule(step, cfg), plot=plot, desc="reward model")
+               lr_schedule=lambda step: lr_schedule(step, cfg), plot=plot, desc="reward model")
 
 
 # ---- PPO ----------------------------------------------------------------------------------------
@@ -265,7 +264,7 @@ def rollout(gpt: GPT, tok: bpe.Tokenizer, examples: list[sft.Example], max_new_t
     end = tok.special_tokens[sft.END]
     sampled = sft.generate_answers(gpt, tok, [e.instruction for e in examples], max_new_tokens,
                                    temperature=temperature, generator=generator)
-    answers = [(tok.decode(ids).removeprefix(" "), stopped) for ids, stopped in sampled]
+    answers = [(sft.decode_answer(tok, ids), stopped) for ids, stopped in sampled]
     seqs = [(sft.encode_prompt(tok, e.instruction), ids + ([end] if stopped else []))
             for e, (ids, stopped) in zip(examples, sampled)]
     return Rollout(examples, answers, *pad(seqs, end))
@@ -328,7 +327,7 @@ class PPOConfig:
     clip: float = 0.2
     vf_coef: float = 0.5
     ent_coef: float = 0.01
-    weight_decay: float = 0.0    # for pretrain.make_optimizer, as every other run builds its optimizer
+    weight_decay: float = 0.0    # for make_optimizer, as every other run builds its optimizer
     grad_clip: float = 1.0
     seed: int = field(default_factory=run_seed)  # 1337 unless COURSE_SEED is set
     sample_every: int = 50
@@ -400,7 +399,7 @@ def ppo(policy: Policy, ref: GPT, tok: bpe.Tokenizer, prompts: list[sft.Example]
     if not lengths:
         raise ValueError(f"need at least {cfg.batch // 2} prompts of one token length")
     ref.eval()
-    opt = pretrain.make_optimizer(policy, cfg)
+    opt = make_optimizer(policy, cfg)
     hist = PPOHistory()
     start = time.time()
     for it in tqdm(range(cfg.iters), desc=desc):
@@ -460,7 +459,7 @@ def compare(examples: list[sft.Example], baseline: list[Answer], candidate: list
             "win rate": wins / (wins + losses) if wins + losses else math.nan}
 
 
-def dpo(policy: GPT, ref: GPT, tok: bpe.Tokenizer, pairs: list[Pair], cfg: pretrain.TrainConfig,
+def dpo(policy: GPT, ref: GPT, tok: bpe.Tokenizer, pairs: list[Pair], cfg: TrainConfig,
         beta: float = 0.1, plot: bool = True) -> tuple[History, float]:
     """Tune ``policy`` in place with :func:`dpo_loss` on random batches of ``pairs``.
 
@@ -486,6 +485,6 @@ def dpo(policy: GPT, ref: GPT, tok: bpe.Tokenizer, pairs: list[Pair], cfg: pretr
 
     opt = torch.optim.AdamW(policy.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     hist = fit(policy, opt, lambda _step: rng.sample(range(len(pairs)), cfg.batch_size), loss_fn, cfg.steps,
-               clip_grad_norm=cfg.grad_clip, lr_schedule=lambda step: pretrain.lr_schedule(step, cfg),
+               clip_grad_norm=cfg.grad_clip, lr_schedule=lambda step: lr_schedule(step, cfg),
                plot=plot, desc="DPO")
     return hist, time.time() - start

@@ -23,14 +23,14 @@ import random
 import re
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import torch
 
 from . import artifacts, bpe, data, pretrain
 from .config import pick, run_seed
 from .gpt import GPT, GPTConfig
-from .train import fit
+from .train import TrainConfig, fit, lr_schedule, make_optimizer
 
 USER, ASSISTANT, END = "<|user|>", "<|assistant|>", "<|end|>"
 CHAT_TOKENS = (USER, ASSISTANT, END)
@@ -102,16 +102,20 @@ def _complete(s, rng, pool):
     return template.format(s=" ".join(words[:half])), " ".join(words[half:])
 
 
-# name -> (make(sentence, rng, pool) -> (instruction, answer) or None, graded by exact match?)
-TASKS: dict[str, tuple[Callable, bool]] = {
-    "year": (_year, True),
-    "has year": (_has_year, True),
-    "word order": (_word_order, True),
-    "long": (_long, True),
-    "comma": (_comma, True),
-    "complete": (_complete, False),
+class Task(NamedTuple):
+    make: Callable      # make(sentence, rng, pool) -> (instruction, answer), or None if it does not apply
+    exact: bool         # graded by exact match (a checkable task)?
+
+
+TASKS: dict[str, Task] = {
+    "year": Task(_year, exact=True),
+    "has year": Task(_has_year, exact=True),
+    "word order": Task(_word_order, exact=True),
+    "long": Task(_long, exact=True),
+    "comma": Task(_comma, exact=True),
+    "complete": Task(_complete, exact=False),
 }
-CHECKABLE = [name for name, (_make, exact) in TASKS.items() if exact]
+CHECKABLE = [name for name, task in TASKS.items() if task.exact]
 
 
 def sentences(articles: list[tuple[str, str]]) -> list[str]:
@@ -131,13 +135,13 @@ def make_examples(pool: list[str], per_task: int, seed: int, replace: bool = Tru
     is used at most once per task, so a small pool gives fewer examples."""
     rng = random.Random(seed)
     out = []
-    for name, (make, _exact) in TASKS.items():
+    for name, task in TASKS.items():
         candidates = [s for s in pool if name == "year" or len(s.split()) <= 16]
         order = rng.sample(candidates, len(candidates))
         made = 0
         while made < per_task and (order or replace):
             sentence = order.pop() if order else rng.choice(candidates)
-            pair = make(sentence, rng, pool)
+            pair = task.make(sentence, rng, pool)
             if pair is not None:
                 out.append(Example(name, *pair, sentence))
                 made += 1
@@ -153,10 +157,10 @@ def build_dataset(train_per_task: int, val_per_task: int, test_per_task: int,
     article is not used for testing, and a test set never repeats a sentence within a task.
     """
     articles = data.wiki_articles()
-    pool = sentences(articles[:-pretrain.VAL_ARTICLES])
+    pool = sentences(articles[:-data.VAL_ARTICLES])
     val_pool, train_pool = pool[::10], [s for i, s in enumerate(pool) if i % 10]
     seen = set(pool)
-    test_pool = [s for s in sentences(articles[-pretrain.VAL_ARTICLES:]) if s not in seen]
+    test_pool = [s for s in sentences(articles[-data.VAL_ARTICLES:]) if s not in seen]
     return {"train": make_examples(train_pool, train_per_task, seed),
             "val": make_examples(val_pool, val_per_task, seed + 1),
             "test": make_examples(test_pool, test_per_task, seed + 2, replace=False)}
@@ -179,16 +183,27 @@ def encode_prompt(tok: bpe.Tokenizer, instruction: str) -> list[int]:
     return [s[bpe.ENDOFTEXT], s[USER]] + tok.encode(instruction) + [s[ASSISTANT]]
 
 
+def encode_answer(tok: bpe.Tokenizer, text: str, stopped: bool = True) -> list[int]:
+    """An answer's token ids in the chat template: " " + text, then ``<|end|>`` if the answer stopped.
+    The leading space makes a word copied from the instruction (where a space precedes it) the
+    same tokens in the answer: " Paris", not "Paris"."""
+    return tok.encode(" " + text) + ([tok.special_tokens[END]] if stopped else [])
+
+
+def decode_answer(tok: bpe.Tokenizer, ids: list[int]) -> str:
+    """The inverse of :func:`encode_answer` for the ids before ``<|end|>``: the text, leading space removed."""
+    return tok.decode(ids).removeprefix(" ")
+
+
 def encode_example(tok: bpe.Tokenizer, ex: Example, mask_prompt: bool = True) -> tuple[list[int], list[int]]:
     """(input ids, target ids) of one conversation, both of length L.
 
     targets[t] is the token that follows inputs[t]. With ``mask_prompt`` the targets inside the
-    prompt are -100, so only the answer and ``<|end|>`` are learned. The answer is encoded with a
-    leading space, " Paris" rather than "Paris", so a word copied from the instruction (where a
-    space precedes it) is the same tokens in the answer.
+    prompt are -100, so only the answer and ``<|end|>`` are learned (the answer as
+    :func:`encode_answer` writes it, with its leading space).
     """
     prompt = encode_prompt(tok, ex.instruction)
-    full = prompt + tok.encode(" " + ex.answer) + [tok.special_tokens[END]]
+    full = prompt + encode_answer(tok, ex.answer)
     inputs, targets = full[:-1], full[1:]
     if mask_prompt:
         targets = [IGNORE] * (len(prompt) - 1) + targets[len(prompt) - 1:]
@@ -263,7 +278,7 @@ def answer_loss(model: GPT, encoded: list[tuple[list[int], list[int]]], pad_id: 
 
 
 def finetune(model: GPT, tok: bpe.Tokenizer, train: list[Example], val: list[Example],
-             cfg: pretrain.TrainConfig, mask_prompt: bool = True, plot: bool = True,
+             cfg: TrainConfig, mask_prompt: bool = True, plot: bool = True,
              desc: str = "SFT") -> tuple[GPT, dict]:
     """Fine-tune ``model`` in place on ``train``; every ``cfg.eval_every`` steps record the loss on
     the answers of ``val`` (always measured with the prompt masked, so masked and unmasked runs
@@ -272,13 +287,13 @@ def finetune(model: GPT, tok: bpe.Tokenizer, train: list[Example], val: list[Exa
     train_enc = [encode_example(tok, ex, mask_prompt) for ex in train]
     val_enc = [encode_example(tok, ex, True) for ex in val]
     torch.manual_seed(cfg.seed)
-    optimizer = pretrain.make_optimizer(model, cfg)
+    optimizer = make_optimizer(model, cfg)
     start = time.perf_counter()
     history = fit(model, optimizer, batches(train_enc, cfg.batch_size, pad, cfg.seed),
                   lambda m, b: m(*b)[1], cfg.steps,
                   eval_fn=lambda m: {"val (answers)": answer_loss(m, val_enc, pad)},
                   eval_every=cfg.eval_every, clip_grad_norm=cfg.grad_clip,
-                  lr_schedule=lambda s: pretrain.lr_schedule(s, cfg), plot=plot, desc=desc)
+                  lr_schedule=lambda s: lr_schedule(s, cfg), plot=plot, desc=desc)
     info = {"seconds": time.perf_counter() - start, "mask_prompt": mask_prompt,
             "steps": history.steps, "train_loss": history.train_loss,
             "eval_steps": history.eval_steps, "val_loss": history.evals["val (answers)"]}
@@ -317,7 +332,7 @@ def respond(model: GPT, tok: bpe.Tokenizer, instructions: list[str], max_new_tok
     """The model's answer to each instruction, as (text, stopped): the text before ``<|end|>``, and
     whether ``<|end|>`` came within ``max_new_tokens`` (see :func:`generate_answers`)."""
     answers = generate_answers(model, tok, instructions, max_new_tokens, temperature, top_k, top_p, generator)
-    return [(tok.decode(ids).removeprefix(" "), stopped) for ids, stopped in answers]
+    return [(decode_answer(tok, ids), stopped) for ids, stopped in answers]
 
 
 def grade(model: GPT, tok: bpe.Tokenizer, examples: list[Example]) -> dict:
@@ -340,11 +355,11 @@ def grade(model: GPT, tok: bpe.Tokenizer, examples: list[Example]) -> dict:
 
 
 # ---- the course artifact -----------------------------------------------------------------------
-def configs() -> tuple[dict, pretrain.TrainConfig]:
+def configs() -> tuple[dict, TrainConfig]:
     """Dataset sizes and the SFT run (FAST: a few steps, to test the code path)."""
     sizes = {"train_per_task": pick(fast=200, full=2000), "val_per_task": pick(fast=10, full=40),
              "test_per_task": pick(fast=15, full=100)}
-    cfg = pretrain.TrainConfig(steps=pick(fast=30, full=900), batch_size=32, lr=3e-3, warmup=pick(fast=3, full=30),
+    cfg = TrainConfig(steps=pick(fast=30, full=900), batch_size=32, lr=3e-3, warmup=pick(fast=3, full=30),
                                weight_decay=0.1, eval_every=pick(fast=15, full=50), seed=run_seed())
     return sizes, cfg
 

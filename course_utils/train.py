@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 import torch
 from tqdm.auto import tqdm
 
+from .config import run_seed
 from .plots import LiveLossPlot
 
 
@@ -126,3 +127,37 @@ def fit(
     if live is not None:
         live.finish()
     return history
+
+
+# ---- the settings and pieces every transformer run shares (chapters 06-10) ----------------------
+@dataclass
+class TrainConfig:
+    steps: int = 1000
+    batch_size: int = 16
+    lr: float = 3e-3
+    min_lr_ratio: float = 0.1   # cosine decays to lr * min_lr_ratio
+    warmup: int = 50
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    eval_every: int = 100
+    eval_batches: int = 8
+    seed: int = field(default_factory=run_seed)  # 1337 unless COURSE_SEED is set
+
+
+def lr_schedule(step: int, cfg: TrainConfig) -> float:
+    """Linear warmup to ``cfg.lr`` over ``cfg.warmup`` steps, then cosine down to lr * min_lr_ratio."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    progress = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    floor = cfg.lr * cfg.min_lr_ratio
+    return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * progress))
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW over the trainable parameters; weight decay on the matrices (embeddings included), none
+    on biases and LayerNorm gains. Frozen parameters (``requires_grad=False``) get no optimizer state."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.95))

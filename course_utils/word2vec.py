@@ -236,7 +236,7 @@ def learning_rate(cfg: "W2VConfig", done: int, total: int) -> float:
     return max(cfg.min_lr, cfg.lr - (cfg.lr - cfg.min_lr) * done / total)
 
 
-def train(sentences: list[list[str]], cfg: W2VConfig = W2VConfig(), method: str = "sg-ns",
+def train(sentences: list[list[str]], cfg: W2VConfig | None = None, method: str = "sg-ns",
           vocab: Vocab | None = None, progress: bool = True) -> tuple[torch.Tensor, Vocab, dict]:
     """Train word vectors; returns (vectors (V, D), vocab, info with seconds and words/second).
 
@@ -246,6 +246,7 @@ def train(sentences: list[list[str]], cfg: W2VConfig = W2VConfig(), method: str 
     """
     from tqdm.auto import tqdm
 
+    cfg = cfg or W2VConfig()
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if not isinstance(cfg.workers, int) or cfg.workers < 1:

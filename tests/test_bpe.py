@@ -18,12 +18,10 @@ def _sample_text() -> str:
     return data.wiki_text()[:60_000] + "\n你好，世界！ Emoji: 🙂👍🏽 naïve café 12345678 DON'T\r\n\tx"
 
 
-@functools.lru_cache(maxsize=None)
-def _tokenizer() -> bpe.Tokenizer:
-    merges = bpe.train(_sample_text(), 300)
-    tok = bpe.Tokenizer(merges)
-    tok.add_special_tokens(SPECIALS)
-    return tok
+@pytest.fixture(scope="module")
+def tok(make_bpe_tokenizer) -> bpe.Tokenizer:
+    """300 merges of the sample text, then SPECIALS: vocab 256 + 300 + 4 = 560. Tests must not add to it."""
+    return make_bpe_tokenizer(_sample_text(), 300, specials=SPECIALS)
 
 
 def test_worked_example():
@@ -60,8 +58,7 @@ def test_bad_training_arguments():
 
 @settings(max_examples=200, deadline=None)
 @given(st.text())
-def test_round_trip_arbitrary_unicode(text):
-    tok = _tokenizer()
+def test_round_trip_arbitrary_unicode(tok, text):
     ids = tok.encode(text)
     assert tok.decode(ids) == text
     assert all(0 <= i < 256 + len(tok.merges) for i in ids)  # no special ids without permission
@@ -69,8 +66,7 @@ def test_round_trip_arbitrary_unicode(text):
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(st.text(max_size=20), st.sampled_from(SPECIALS)), max_size=8))
-def test_round_trip_with_special_tokens(parts):
-    tok = _tokenizer()
+def test_round_trip_with_special_tokens(tok, parts):
     text = "".join(parts)
     ids = tok.encode(text, allowed_special="all")
     assert tok.decode(ids) == text
@@ -79,8 +75,7 @@ def test_round_trip_with_special_tokens(parts):
     assert all(i < 256 + len(tok.merges) for i in tok.encode(text))  # "none": plain text
 
 
-def test_special_token_handling():
-    tok = _tokenizer()
+def test_special_token_handling(tok):
     eot = tok.special_tokens["<|endoftext|>"]
     assert tok.encode("a<|endoftext|>b", allowed_special="all")[1:2] == [eot]
     assert tok.encode("a<|endoftext|>b", allowed_special={"<|endoftext|>"})[1:2] == [eot]
@@ -94,14 +89,12 @@ def test_special_token_handling():
         tok.add_special_tokens(["<|user|>"])
 
 
-def test_empty_input():
-    tok = _tokenizer()
+def test_empty_input(tok):
     assert tok.encode("") == [] and tok.encode("", allowed_special="all") == []
     assert tok.decode([]) == "" and tok.decode_bytes([]) == b""
 
 
-def test_clear_errors():
-    tok = _tokenizer()
+def test_clear_errors(tok):
     with pytest.raises(TypeError, match="expects a str"):
         tok.encode(b"bytes")
     with pytest.raises(TypeError, match="expects a str"):
@@ -120,10 +113,9 @@ def test_clear_errors():
         bpe.Tokenizer([(256, 97)])
 
 
-def test_decode_accepts_tensor_ids_and_cut_characters():
+def test_decode_accepts_tensor_ids_and_cut_characters(tok):
     import torch
 
-    tok = _tokenizer()
     ids = tok.encode("你好")
     assert tok.decode(torch.tensor(ids)) == "你好"
     cut = tok.decode_bytes(ids)[:-1]
@@ -133,15 +125,13 @@ def test_decode_accepts_tensor_ids_and_cut_characters():
     assert feed(0xE4) == ""  # the first byte of a 3-byte character waits for the rest
 
 
-def test_pieces_and_vocab():
-    tok = _tokenizer()
+def test_pieces_and_vocab(tok):
     text = "The history of the world"
     assert b"".join(tok.pieces(text)) == text.encode()
     assert tok.vocab_size == 256 + 300 + len(SPECIALS)
 
 
-def test_save_load_round_trip(tmp_path):
-    tok = _tokenizer()
+def test_save_load_round_trip(tok, tmp_path):
     path = tok.save(tmp_path / "tok.json")
     saved = json.loads(path.read_text(encoding="utf-8"))
     assert saved["format"] == bpe.FORMAT and len(saved["merges"]) == 300
@@ -154,8 +144,7 @@ def test_save_load_round_trip(tmp_path):
         bpe.Tokenizer.load(path)
 
 
-def test_hugging_face_export_gives_identical_ids():
-    tok = _tokenizer()
+def test_hugging_face_export_gives_identical_ids(tok):
     hf = tok.to_hf()
     text = _sample_text()
     assert hf.encode(text).ids == tok.encode(text)
@@ -178,15 +167,15 @@ _special_heavy_text = st.lists(
 
 @settings(max_examples=150, deadline=None)
 @given(st.one_of(st.text(max_size=60), _special_heavy_text))
-def test_hugging_face_export_agrees_on_arbitrary_text(text):
-    tok = _tokenizer()
-    assert _hf("none").encode(text).ids == tok.encode(text)
-    assert _hf("all").encode(text).ids == tok.encode(text, allowed_special="all")
+def test_hugging_face_export_agrees_on_arbitrary_text(tok, hf_tok, text):
+    assert hf_tok["none"].encode(text).ids == tok.encode(text)
+    assert hf_tok["all"].encode(text).ids == tok.encode(text, allowed_special="all")
 
 
-@functools.lru_cache(maxsize=None)
-def _hf(allowed_special: str):
-    return _tokenizer().to_hf(allowed_special)
+@pytest.fixture(scope="module")
+def hf_tok(tok):
+    """``tok``'s Hugging Face export, by its allowed_special: ``hf_tok["none"]``, ``hf_tok["all"]``."""
+    return {allowed: tok.to_hf(allowed) for allowed in ("none", "all")}
 
 
 def test_bytes_to_unicode_is_a_printable_bijection():

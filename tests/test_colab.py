@@ -37,7 +37,7 @@ def test_a_fork_regenerates_every_link(copy_of_repo, monkeypatch):
 def test_missing_readme_row_is_reported(copy_of_repo):
     readme = copy_of_repo / "README.md"
     first = sorted((copy_of_repo / "notebooks").glob("*.ipynb"))[0].name
-    readme.write_text("\n".join(l for l in readme.read_text().splitlines() if first not in l))
+    readme.write_text("\n".join(line for line in readme.read_text().splitlines() if first not in line))
     assert f"README.md: {first} is not in the chapter table" in colab.sync(copy_of_repo, check=True)
 
 

@@ -48,13 +48,13 @@ def test_setup_seeds_everything(capsys):
 
 
 def test_the_run_seed_reaches_every_headline_training(monkeypatch, capsys):
-    from course_utils import pretrain, rlhf, sft
+    from course_utils import rlhf, sft, train
 
     monkeypatch.delenv("COURSE_SEED", raising=False)
     assert config.run_seed() == config.SEED == 1337
     monkeypatch.setenv("COURSE_SEED", "7")
     assert config.run_seed() == 7
-    assert pretrain.TrainConfig().seed == 7 and rlhf.PPOConfig().seed == 7 and sft.configs()[1].seed == 7
+    assert train.TrainConfig().seed == 7 and rlhf.PPOConfig().seed == 7 and sft.configs()[1].seed == 7
     config.setup(threads=1)
     assert "seed 7" in capsys.readouterr().out
     monkeypatch.setenv("COURSE_SEED", "seven")

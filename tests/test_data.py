@@ -54,12 +54,6 @@ def test_similarity_and_analogy_sets():
     assert ("athens", "greece", "baghdad", "iraq") in sections["capital-common-countries"]
 
 
-def test_optional_corpora():
-    assert len(data.news_text()) == 300
-    lines = data.polarity_lines()
-    assert len(lines) == 200 and {label for label, _ in lines} == {"pos", "neg"}
-
-
 def test_bad_names_give_clear_errors():
     with pytest.raises(ValueError, match="wordsim353"):
         data.word_similarity("wordsim999")

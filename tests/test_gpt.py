@@ -10,11 +10,6 @@ from course_utils.gpt import (GPT, GPTConfig, count_params, flops_per_token, kv_
 SMALL = GPTConfig(vocab_size=97, block_size=32, n_layer=2, n_head=4, n_embd=32)
 
 
-def _model(cfg=SMALL, seed=0):
-    torch.manual_seed(seed)
-    return GPT(cfg).eval()
-
-
 @pytest.mark.parametrize("pre_ln", [True, False])
 @pytest.mark.parametrize("position", ["learned", "sinusoidal", "none"])
 def test_parameter_formula(pre_ln, position):
@@ -32,8 +27,8 @@ def test_gpt2_small_is_124m_without_allocating():
     assert kv_cache_bytes(cfg, tokens=1024, bytes_per_value=2) == 2 * 12 * 1024 * 768 * 2
 
 
-def test_logits_equal_hugging_face_gpt2():
-    model = _model()
+def test_logits_equal_hugging_face_gpt2(make_tiny_gpt):
+    model = make_tiny_gpt(SMALL)
     hf = to_hf(model)
     idx = torch.randint(0, SMALL.vocab_size, (3, SMALL.block_size))
     ours, _ = model(idx)
@@ -43,15 +38,15 @@ def test_logits_equal_hugging_face_gpt2():
     assert hf.transformer.wte.weight.data_ptr() == hf.lm_head.weight.data_ptr()  # tied there too
 
 
-def test_hf_refuses_layouts_it_does_not_have():
+def test_hf_refuses_layouts_it_does_not_have(make_tiny_gpt):
     with pytest.raises(ValueError, match="GPT-2 layout"):
-        to_hf(_model(GPTConfig(vocab_size=10, block_size=8, n_layer=1, n_head=1, n_embd=8, pre_ln=False)))
+        to_hf(make_tiny_gpt(vocab_size=10, block_size=8, n_head=1, n_embd=8, pre_ln=False))
 
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(2, SMALL.block_size), st.data())
-def test_causal_future_tokens_do_not_change_the_past(T, draw):
-    model = _model()
+def test_causal_future_tokens_do_not_change_the_past(make_tiny_gpt, T, draw):
+    model = make_tiny_gpt(SMALL)
     cut = draw.draw(st.integers(1, T - 1))
     idx = torch.randint(0, SMALL.vocab_size, (2, T))
     other = idx.clone()
@@ -63,8 +58,8 @@ def test_causal_future_tokens_do_not_change_the_past(T, draw):
 
 @settings(max_examples=15, deadline=None)
 @given(st.integers(1, 10), st.integers(1, 20), st.integers(0, 2**16))
-def test_kv_cache_gives_the_same_greedy_tokens(prompt_len, new, seed):
-    model = _model(seed=seed % 7)
+def test_kv_cache_gives_the_same_greedy_tokens(make_tiny_gpt, prompt_len, new, seed):
+    model = make_tiny_gpt(SMALL, seed=seed % 7)
     g = torch.Generator().manual_seed(seed)
     prompt = torch.randint(0, SMALL.vocab_size, (2, prompt_len), generator=g)
     with_cache = model.generate(prompt, new, temperature=0, use_cache=True)
@@ -72,8 +67,8 @@ def test_kv_cache_gives_the_same_greedy_tokens(prompt_len, new, seed):
     assert torch.equal(with_cache, without)
 
 
-def test_cached_forward_in_pieces_equals_full_forward():
-    model = _model()
+def test_cached_forward_in_pieces_equals_full_forward(make_tiny_gpt):
+    model = make_tiny_gpt(SMALL)
     idx = torch.randint(0, SMALL.vocab_size, (2, 20))
     full, _ = model(idx)
     caches = model.new_caches()
@@ -81,8 +76,8 @@ def test_cached_forward_in_pieces_equals_full_forward():
     assert torch.allclose(torch.cat(parts, dim=1), full, atol=1e-5)
 
 
-def test_stored_attention_weights_path_matches_fused_path():
-    model = _model()
+def test_stored_attention_weights_path_matches_fused_path(make_tiny_gpt):
+    model = make_tiny_gpt(SMALL)
     idx = torch.randint(0, SMALL.vocab_size, (2, 12))
     fused, _ = model(idx)
     for block in model.h:
@@ -105,11 +100,10 @@ def test_post_ln_and_position_variants_run_and_train_shapes():
         loss.backward()
 
 
-def test_without_positions_one_layer_cannot_see_order():
+def test_without_positions_one_layer_cannot_see_order(make_tiny_gpt):
     # one causal layer without positions sees its prefix as a bag of tokens (deeper stacks can
     # recover some order from the causal mask itself)
-    cfg = GPTConfig(vocab_size=20, block_size=8, n_layer=1, n_head=2, n_embd=16, position="none")
-    model = _model(cfg)
+    model = make_tiny_gpt(vocab_size=20, block_size=8, position="none")         # 1 layer, 2 heads, n_embd 16
     idx = torch.tensor([[1, 2, 3, 4, 5]])
     swapped = torch.tensor([[3, 1, 2, 4, 5]])  # earlier tokens permuted, last two kept
     assert torch.allclose(model(idx)[0][0, -1], model(swapped)[0][0, -1], atol=1e-5)
@@ -138,14 +132,14 @@ def test_sampling_rules():
             sample_next(logits, **bad)
 
 
-def test_bad_configs_and_inputs():
+def test_bad_configs_and_inputs(make_tiny_gpt):
     with pytest.raises(ValueError, match="divisible"):
         GPTConfig(n_embd=10, n_head=3)
     with pytest.raises(ValueError, match="position"):
         GPTConfig(position="rotary")
     with pytest.raises(ValueError, match="positive int"):
         GPTConfig(n_layer=0)
-    model = _model()
+    model = make_tiny_gpt(SMALL)
     with pytest.raises(ValueError, match=r"\(B, T\)"):
         model(torch.zeros(5, dtype=torch.long))
     with pytest.raises(ValueError, match="longer than block_size"):
@@ -154,17 +148,16 @@ def test_bad_configs_and_inputs():
         model.generate(torch.zeros(1, 30, dtype=torch.long), 5)
 
 
-def test_generate_stops_at_stop_token():
-    model = _model()
+def test_generate_stops_at_stop_token(make_tiny_gpt):
+    model = make_tiny_gpt(SMALL)
     prompt = torch.zeros(1, 1, dtype=torch.long)
     first = model.generate(prompt, 1, temperature=0)[0, -1].item()
     out = model.generate(prompt, 10, temperature=0, stop_token=first)
     assert out.shape == (1, 2)
 
 
-def test_features_are_what_the_lm_head_reads():
-    torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=50, block_size=16, n_layer=2, n_head=2, n_embd=16)).eval()
+def test_features_are_what_the_lm_head_reads(make_tiny_gpt):
+    model = make_tiny_gpt(n_layer=2)                    # vocab 50, block 16, 2 heads, n_embd 16
     x = torch.randint(0, 50, (2, 9))
     h = model.features(x)
     assert h.shape == (2, 9, 16)

@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from course_utils import grpo
-from course_utils.llama import Llama, LlamaConfig
 
 
 def test_group_advantages():
@@ -45,15 +44,14 @@ def test_mask_averages_each_answer_over_its_own_tokens():
     assert torch.allclose(loss, torch.tensor(-1.0))                        # (-2 + 0) / 2 answers
 
 
-def _tiny(seed=0):
-    torch.manual_seed(seed)
-    model = Llama(LlamaConfig(vocab_size=13, block_size=32, n_layer=1, n_head=2, n_kv_head=1, n_embd=16, n_hidden=24))
-    torch.nn.init.normal_(model.embed_tokens.weight, std=0.02)   # small logits: every token gets sampled at first
-    return model.eval()
+def _small_logits(model):
+    """The tiny Llama (vocab 13, one layer) with small embeddings: every token gets sampled at first."""
+    torch.nn.init.normal_(model.embed_tokens.weight, std=0.02)
+    return model
 
 
-def test_answer_logprobs_equal_a_full_log_softmax():
-    model = _tiny()
+def test_answer_logprobs_equal_a_full_log_softmax(make_tiny_llama):
+    model = _small_logits(make_tiny_llama())
     x = torch.randint(0, 13, (3, 7))
     mask = torch.zeros(3, 6, dtype=torch.bool)
     mask[:, 3:] = True
@@ -62,9 +60,9 @@ def test_answer_logprobs_equal_a_full_log_softmax():
     assert torch.allclose(got[mask], full[mask], atol=1e-6) and torch.equal(got[~mask], torch.zeros_like(got[~mask]))
 
 
-def test_the_loop_raises_a_checkable_reward():
+def test_the_loop_raises_a_checkable_reward(make_tiny_llama):
     """Reward 1 when the one sampled token is 7: after a few steps the policy samples 7 more often."""
-    policy, ref = _tiny(), _tiny()
+    policy, ref = _small_logits(make_tiny_llama()), _small_logits(make_tiny_llama())
     prompt = [1, 2, 3]
 
     def sample(prompts, g):

@@ -12,13 +12,18 @@ TINY = LlamaConfig(vocab_size=101, block_size=64, n_layer=2, n_head=4, n_kv_head
                    rope_theta=10000.0)
 
 
-def _model(cfg=TINY, seed=0):
-    torch.manual_seed(seed)
-    model = Llama(cfg)
-    with torch.no_grad():                      # random norms too, so a wrong norm cannot hide
-        for name, p in model.named_parameters():
-            p.copy_(torch.randn_like(p) * (0.1 if "norm" not in name else 1.0) + (1.0 if "norm" in name else 0.0))
-    return model.eval()
+@pytest.fixture(scope="module")
+def make_model(make_tiny_llama):
+    """``make_model(seed=0)``: a fresh Llama of size TINY with every weight random, the norms too, so a
+    wrong norm cannot hide (the package initialises norms to 1)."""
+    def make(seed=0):
+        model = make_tiny_llama(TINY, seed=seed)
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                p.copy_(torch.randn_like(p) * (0.1 if "norm" not in name else 1.0) + (1.0 if "norm" in name else 0.0))
+        return model
+
+    return make
 
 
 def _hf(model: Llama):
@@ -35,10 +40,10 @@ def _hf(model: Llama):
 
 
 @pytest.mark.parametrize("sdpa_shares_heads", [True, False])
-def test_logits_equal_hugging_face_llama(sdpa_shares_heads, monkeypatch):
+def test_logits_equal_hugging_face_llama(make_model, sdpa_shares_heads, monkeypatch):
     """Both ways of sharing key/value heads: SDPA's enable_gqa, or copies for torch < 2.5."""
     monkeypatch.setattr(llama, "_SDPA_SHARES_HEADS", sdpa_shares_heads and llama._SDPA_SHARES_HEADS)
-    model = _model()
+    model = make_model()
     hf = _hf(model)
     idx = torch.randint(0, TINY.vocab_size, (3, 40))
     with torch.no_grad():
@@ -57,10 +62,10 @@ def test_parameter_formula_and_smollm2_size():
         assert Llama(smol).num_params() == 134_515_008
 
 
-def test_kv_cache_counts_only_the_key_value_heads():
+def test_kv_cache_counts_only_the_key_value_heads(make_model):
     cfg = LlamaConfig()                                         # 30 layers, 3 KV heads of 64
     assert llama.kv_cache_bytes(cfg, tokens=1, bytes_per_value=2) == 2 * 30 * 3 * 64 * 2
-    model = _model()
+    model = make_model()
     caches = model.new_caches()
     model(torch.randint(0, TINY.vocab_size, (2, 5)), caches=caches)
     assert caches[0]["k"].shape == (2, TINY.n_kv_head, 5, TINY.n_embd // TINY.n_head)
@@ -97,16 +102,16 @@ def test_rms_norm_matches_the_formula_and_hugging_face():
 
 @settings(max_examples=15, deadline=None)
 @given(st.integers(1, 6), st.integers(1, 8), st.integers(1, 3))
-def test_kv_cache_gives_the_same_tokens(prompt_len, new, batch):
-    model = _model(seed=1)
+def test_kv_cache_gives_the_same_tokens(make_model, prompt_len, new, batch):
+    model = make_model(seed=1)
     prompt = torch.randint(0, TINY.vocab_size, (batch, prompt_len), generator=torch.Generator().manual_seed(prompt_len))
     with_cache = model.generate(prompt, new, temperature=0, use_cache=True)
     without = model.generate(prompt, new, temperature=0, use_cache=False)
     assert torch.equal(with_cache, without)
 
 
-def test_causal_a_later_token_does_not_change_earlier_logits():
-    model = _model()
+def test_causal_a_later_token_does_not_change_earlier_logits(make_model):
+    model = make_model()
     idx = torch.randint(0, TINY.vocab_size, (1, 10))
     changed = idx.clone()
     changed[0, -1] = (idx[0, -1] + 1) % TINY.vocab_size
@@ -115,8 +120,8 @@ def test_causal_a_later_token_does_not_change_earlier_logits():
     assert torch.allclose(a[:, :-1], b[:, :-1], atol=1e-5) and not torch.allclose(a[:, -1], b[:, -1])
 
 
-def test_loss_ignores_minus_100():
-    model = _model()
+def test_loss_ignores_minus_100(make_model):
+    model = make_model()
     idx = torch.randint(0, TINY.vocab_size, (2, 8))
     targets = torch.randint(0, TINY.vocab_size, (2, 8))
     masked = targets.clone()
@@ -127,12 +132,12 @@ def test_loss_ignores_minus_100():
     assert torch.allclose(loss, expected)
 
 
-def test_bad_config_and_input():
+def test_bad_config_and_input(make_model):
     with pytest.raises(ValueError, match="multiple of n_kv_head"):
         LlamaConfig(n_head=9, n_kv_head=2)
     with pytest.raises(ValueError, match="divisible"):
         LlamaConfig(n_embd=100, n_head=3, n_kv_head=1)
     with pytest.raises(ValueError, match=r"\(B, T\)"):
-        _model()(torch.zeros(5, dtype=torch.long))
+        make_model()(torch.zeros(5, dtype=torch.long))
     with pytest.raises(ValueError, match="longer than block_size"):
-        _model()(torch.zeros(1, TINY.block_size + 1, dtype=torch.long))
+        make_model()(torch.zeros(1, TINY.block_size + 1, dtype=torch.long))

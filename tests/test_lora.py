@@ -5,14 +5,14 @@ import pytest
 import torch
 
 from course_utils import lora
-from course_utils.gpt import GPT, GPTConfig
 
 TARGETS = ("attn.c_attn", "attn.c_proj", "mlp.c_fc")
 
 
-def small_gpt(seed=0):
-    torch.manual_seed(seed)
-    return GPT(GPTConfig(vocab_size=61, block_size=16, n_layer=2, n_head=2, n_embd=16)).eval()
+@pytest.fixture
+def base(make_tiny_gpt):
+    """The base model: a fresh tiny GPT, vocab 61, block 16, 2 layers, 2 heads, n_embd 16 (seed 0)."""
+    return make_tiny_gpt(vocab_size=61, n_layer=2)
 
 
 def randomise_b(model, std=0.05, seed=1):
@@ -27,8 +27,7 @@ def tokens(seed=2, shape=(3, 12)):
     return torch.randint(0, 61, shape, generator=torch.Generator().manual_seed(seed))
 
 
-def test_inject_starts_at_the_base_and_trains_only_a_and_b():
-    base = small_gpt()
+def test_inject_starts_at_the_base_and_trains_only_a_and_b(base):
     model = lora.inject(base, r=4, alpha=8, targets=TARGETS)
     x = tokens()
     assert torch.equal(model(x)[0], base(x)[0])
@@ -54,8 +53,8 @@ def test_layer_matches_the_formula():
     assert torch.allclose(layer.delta_weight(), 2.0 * layer.lora_B @ layer.lora_A)
 
 
-def test_merge_gives_the_same_outputs_and_plain_layers():
-    model = randomise_b(lora.inject(small_gpt(), r=4, alpha=8, targets=lora.ALL_LINEAR))
+def test_merge_gives_the_same_outputs_and_plain_layers(base):
+    model = randomise_b(lora.inject(base, r=4, alpha=8, targets=lora.ALL_LINEAR))
     merged = lora.merge(model)
     assert not lora.lora_layers(merged) and isinstance(merged.h[0].attn.c_attn, torch.nn.Linear)
     assert lora.lora_layers(model), "merge must not change the adapted model"
@@ -64,8 +63,7 @@ def test_merge_gives_the_same_outputs_and_plain_layers():
         assert (merged(x)[0] - model(x)[0]).abs().max() < 1e-5
 
 
-def test_adapter_save_and_swap():
-    base = small_gpt()
+def test_adapter_save_and_swap(base):
     a = randomise_b(lora.inject(base, r=2, alpha=4, targets=TARGETS), seed=3)
     b = randomise_b(lora.inject(base, r=2, alpha=4, targets=TARGETS, seed=5), seed=4)
     shared = lora.inject(base, r=2, alpha=4, targets=TARGETS)
@@ -79,9 +77,8 @@ def test_adapter_save_and_swap():
         lora.load_adapter(lora.inject(base, r=2, alpha=4, targets=("attn.c_attn",)), state)
 
 
-def test_agrees_with_peft():
+def test_agrees_with_peft(base):
     peft = pytest.importorskip("peft")
-    base = small_gpt()
     ours = randomise_b(lora.inject(base, r=4, alpha=8, targets=TARGETS), std=0.5)
     theirs = peft.get_peft_model(copy.deepcopy(base), peft.LoraConfig(r=4, lora_alpha=8, target_modules=list(TARGETS),
                                                                        lora_dropout=0.0))
@@ -109,8 +106,7 @@ def test_absmax_quantisation():
     assert (zero_q == 0).all()
 
 
-def test_lora_on_an_int8_base():
-    base = small_gpt()
+def test_lora_on_an_int8_base(base):
     q_base = lora.quantize(base)
     layer = q_base.h[0].attn.c_attn
     assert isinstance(layer, lora.Int8Linear) and layer.q.dtype == torch.int8
@@ -123,8 +119,7 @@ def test_lora_on_an_int8_base():
         assert (lora.merge(model)(tokens())[0] - model(tokens())[0]).abs().max() < 1e-5
 
 
-def test_clear_errors():
-    base = small_gpt()
+def test_clear_errors(base):
     with pytest.raises(ValueError, match="no module"):
         lora.inject(base, targets=("attn.query",))
     with pytest.raises(ValueError, match="rank"):

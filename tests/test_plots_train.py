@@ -103,3 +103,18 @@ def test_fit_applies_the_lr_schedule():
     train.fit(model, opt, [0], lambda m, b: F.mse_loss(m(X).squeeze(1), y), steps=4, plot=False,
               lr_schedule=lambda step: seen.append(step) or 0.01 * (step + 1))
     assert seen == [0, 1, 2, 3] and opt.param_groups[0]["lr"] == pytest.approx(0.04)
+
+
+def test_lr_schedule_warms_up_then_decays_to_the_floor():
+    cfg = train.TrainConfig(steps=100, lr=1e-3, warmup=10, min_lr_ratio=0.1)
+    lrs = [train.lr_schedule(s, cfg) for s in range(100)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
+    assert lrs[-1] == pytest.approx(1e-4, rel=0.01)
+
+
+def test_optimizer_decays_matrices_only(make_tiny_gpt):
+    opt = train.make_optimizer(make_tiny_gpt(vocab_size=300), train.TrainConfig())
+    decay, no_decay = opt.param_groups
+    assert all(p.dim() >= 2 for p in decay["params"]) and all(p.dim() < 2 for p in no_decay["params"])
+    assert no_decay["weight_decay"] == 0.0

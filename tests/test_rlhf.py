@@ -5,24 +5,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils import gpt, rlhf, sft
-from course_utils.pretrain import TrainConfig
+from course_utils import rlhf, sft
+from course_utils.train import TrainConfig
 
 WORDS = {"the", "city", "was", "built", "river"}
 
 
 def ex(task="complete", answer="was built in the city."):
     return sft.Example(task, "Complete the sentence: The old", answer, "The old city was built in the city.")
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return sft.chat_tokenizer()
-
-
-def tiny(tok, seed=0):
-    torch.manual_seed(seed)
-    return gpt.GPT(gpt.GPTConfig(vocab_size=tok.vocab_size, block_size=96, n_layer=1, n_head=2, n_embd=16)).eval()
 
 
 def test_gold_follows_its_three_parts():
@@ -42,7 +32,9 @@ def test_gold_follows_its_three_parts():
 def test_raters_skip_near_ties_prefer_the_better_answer_and_flip_at_the_noise_rate():
     examples = [ex()] * 4000
     good, bad, close = ("the city was built.", True), ("f g h.", True), ("the city was built river.", True)
-    score = lambda e, t, s: rlhf.gold(e, t, s, WORDS)
+    def score(e, t, s):
+        return rlhf.gold(e, t, s, WORDS)
+
     pairs = rlhf.rate(examples, [good] * 2000 + [good] * 2000, [bad] * 2000 + [close] * 2000, score, noise=0.1)
     assert len(pairs) == 2000, "the near-tie (margin 0) must be skipped"
     assert all((p.chosen == good) != p.flipped for p in pairs)
@@ -53,7 +45,7 @@ def test_raters_skip_near_ties_prefer_the_better_answer_and_flip_at_the_noise_ra
         rlhf.rate([ex()], [good], [bad], score, noise=0.5)
 
 
-def test_pad_marks_answer_positions_and_last_token(tok):
+def test_pad_marks_answer_positions_and_last_token():
     seqs = [([1, 2, 3], [4, 5]), ([1, 2], [6, 7, 8, 9])]
     x, mask, last = rlhf.pad(seqs, pad_id=0)
     assert x.tolist() == [[1, 2, 3, 4, 5, 0], [1, 2, 6, 7, 8, 9]]
@@ -62,9 +54,9 @@ def test_pad_marks_answer_positions_and_last_token(tok):
     assert x[:, 1:][mask].tolist() == [4, 5, 6, 7, 8, 9]
 
 
-def test_token_logprobs_match_cross_entropy(tok):
-    model = tiny(tok)
-    x = torch.randint(0, tok.vocab_size, (2, 7), generator=torch.Generator().manual_seed(0))
+def test_token_logprobs_match_cross_entropy(chat_tok, make_chat_gpt):
+    model = make_chat_gpt()
+    x = torch.randint(0, chat_tok.vocab_size, (2, 7), generator=torch.Generator().manual_seed(0))
     logits = model(x)[0]
     want = -F.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)), x[:, 1:].reshape(-1), reduction="none")
     assert torch.allclose(rlhf.token_logprobs(logits, x).reshape(-1), want, atol=1e-6)
@@ -76,8 +68,8 @@ def test_bradley_terry_is_binary_cross_entropy_on_the_difference():
     assert torch.allclose(rlhf.bradley_terry_loss(rc, rr), want)
 
 
-def test_reward_model_reads_the_last_token_only(tok):
-    sft_model = tiny(tok)
+def test_reward_model_reads_the_last_token_only(make_chat_gpt):
+    sft_model = make_chat_gpt()
     rm = rlhf.RewardModel(sft_model)
     torch.nn.init.normal_(rm.head.weight)
     x = torch.randint(0, 100, (2, 10), generator=torch.Generator().manual_seed(1))
@@ -92,14 +84,14 @@ def test_reward_model_reads_the_last_token_only(tok):
         assert ours.data_ptr() != theirs.data_ptr(), "a copy: training it must leave the SFT model alone"
 
 
-def test_reward_model_training_learns_a_visible_preference(tok):
+def test_reward_model_training_learns_a_visible_preference(chat_tok, make_chat_gpt):
     """Chosen answers stop (<|end|>), rejected ones do not: a pattern the head must pick up."""
     examples = [ex()] * 64
     pairs = [rlhf.Pair(e, ("the city.", True), ("the city.", False), False, 2.0) for e in examples]
-    rm = rlhf.RewardModel(tiny(tok))
+    rm = rlhf.RewardModel(make_chat_gpt())
     cfg = TrainConfig(steps=40, batch_size=16, lr=3e-3, warmup=5, weight_decay=0.0, eval_every=40)
-    rlhf.train_reward_model(rm, tok, pairs, cfg, held_out=pairs[:8], plot=False)
-    acc, agree = rlhf.pair_accuracy(rm, tok, pairs[:8])
+    rlhf.train_reward_model(rm, chat_tok, pairs, cfg, held_out=pairs[:8], plot=False)
+    acc, agree = rlhf.pair_accuracy(rm, chat_tok, pairs[:8])
     assert acc == 1.0 and all(agree)
 
 
@@ -158,45 +150,50 @@ def test_dpo_loss_starts_at_log_2_and_rewards_are_log_ratios():
     assert loss.item() < torch.log(torch.tensor(2.0)).item()
 
 
-def test_rollout_kl_and_compare(tok):
-    model = tiny(tok)
+def test_rollout_kl_and_compare(chat_tok, make_chat_gpt):
+    model = make_chat_gpt()
     examples = [ex()] * 6
-    ro = rlhf.rollout(model, tok, examples, max_new_tokens=5, generator=torch.Generator().manual_seed(0))
+    ro = rlhf.rollout(model, chat_tok, examples, max_new_tokens=5, generator=torch.Generator().manual_seed(0))
     assert ro.x.size(0) == 6 and ro.mask.shape == (6, ro.x.size(1) - 1)
     assert (ro.mask.sum(1) >= 1).all() and (ro.mask.sum(1) <= 5).all()
-    assert rlhf.kl_per_answer(model, copy.deepcopy(model), tok, examples, ro.answers) == pytest.approx(0.0, abs=1e-5)
-    score = lambda e, t, s: len(t)
+    kl = rlhf.kl_per_answer(model, copy.deepcopy(model), chat_tok, examples, ro.answers)
+    assert kl == pytest.approx(0.0, abs=1e-5)
+    def score(e, t, s):
+        return len(t)
+
     out = rlhf.compare(examples[:3], [("aa", True), ("a", True), ("a", True)], [("a", True), ("a", True), ("aaa", True)], score)
     assert (out["wins"], out["losses"], out["ties"], out["win rate"]) == (1, 1, 1, 0.5)
 
 
-def test_ppo_raises_a_simple_reward_and_leaves_the_reference_alone(tok):
+def test_ppo_raises_a_simple_reward_and_leaves_the_reference_alone(chat_tok, make_chat_gpt):
     """Reward = minus the answer's length in characters / 10: PPO must raise it in a few iterations."""
-    base = tiny(tok)
+    base = make_chat_gpt()
     ref = copy.deepcopy(base)
     ref_state = copy.deepcopy(ref.state_dict())
     prompts = [sft.Example("complete", f"Complete the sentence: The {w} was", "built.", "") for w in
                ["city", "river", "house", "road", "tower", "bridge", "park", "wall"]] * 4
-    reward = lambda exs, answers: torch.tensor([-len(t) / 10 for t, _s in answers])
+    def reward(exs, answers):
+        return torch.tensor([-len(t) / 10 for t, _s in answers])
+
     policy = rlhf.Policy(base)
     cfg = rlhf.PPOConfig(iters=25, batch=16, max_new_tokens=4, lr=2e-2, kl_coef=0.0, seed=0, sample_every=10)
-    hist = rlhf.ppo(policy, ref, tok, prompts, reward, lambda e, t, s: float(s), cfg)
+    hist = rlhf.ppo(policy, ref, chat_tok, prompts, reward, lambda e, t, s: float(s), cfg)
     assert len(hist.reward) == 25 and set(hist.samples) == {0, 10, 20, 24}
     assert sum(hist.reward[-5:]) / 5 > sum(hist.reward[:5]) / 5 + 0.5, hist.reward
     assert all(torch.equal(v, ref.state_dict()[k]) for k, v in ref_state.items())
     with pytest.raises(ValueError, match="prompts of one token length"):
-        rlhf.ppo(policy, ref, tok, prompts[:3], reward, lambda e, t, s: 0.0, cfg)
+        rlhf.ppo(policy, ref, chat_tok, prompts[:3], reward, lambda e, t, s: 0.0, cfg)
 
 
-def test_dpo_moves_probability_towards_the_chosen_answer(tok):
-    model = tiny(tok)
+def test_dpo_moves_probability_towards_the_chosen_answer(chat_tok, make_chat_gpt):
+    model = make_chat_gpt()
     ref = copy.deepcopy(model)
     examples = [ex()] * 16
     pairs = [rlhf.Pair(e, ("the city.", True), ("was river.", True), False, 1.0) for e in examples]
     cfg = TrainConfig(steps=20, batch_size=8, lr=3e-3, warmup=2, weight_decay=0.0)
-    (xc, mc, _), (xr, mr, _) = rlhf.pair_batch(tok, pairs[:1])
+    (xc, mc, _), (xr, mr, _) = rlhf.pair_batch(chat_tok, pairs[:1])
     margin0 = (rlhf.answer_logprob(model, xc, mc) - rlhf.answer_logprob(model, xr, mr)).item()
-    hist, seconds = rlhf.dpo(model, ref, tok, pairs, cfg, beta=0.1, plot=False)
+    hist, seconds = rlhf.dpo(model, ref, chat_tok, pairs, cfg, beta=0.1, plot=False)
     model.eval()
     margin1 = (rlhf.answer_logprob(model, xc, mc) - rlhf.answer_logprob(model, xr, mr)).item()
     assert margin1 > margin0 + 1 and hist.train_loss[-1] < hist.train_loss[0] and seconds > 0

@@ -90,7 +90,10 @@ def test_trainers_separate_the_two_topics(method):
     cfg = w2v.W2VConfig(dim=16, window=2, epochs=8, min_count=1, sample=0, negative=4, batch_size=64, lr=0.05)
     vectors, vocab, info = w2v.train(corpus, cfg, method=method, progress=False)
     u = w2v.unit(vectors)
-    sim = lambda a, b: float(u[vocab.index[a]] @ u[vocab.index[b]])
+
+    def sim(a, b):
+        return float(u[vocab.index[a]] @ u[vocab.index[b]])
+
     assert sim("cat", "dog") > sim("cat", "saw") + 0.2
     assert sim("knife", "axe") > sim("knife", "horse") + 0.2
     assert info["words_per_s"] > 0

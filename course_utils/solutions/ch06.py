@@ -56,11 +56,11 @@ def _wrong_gpt_params(vocab_size, block_size, n_layer, n_embd):
 def _check_gpt_params(fn) -> None:
     from ..gpt import GPTConfig, count_params
 
-    for v, t, l, c in [(2048, 256, 4, 192), (50257, 1024, 12, 768), (10, 4, 1, 8), (257, 64, 3, 16)]:
-        want = count_params(GPTConfig(vocab_size=v, block_size=t, n_layer=l, n_head=4 if c % 4 == 0 else 1, n_embd=c))
-        got = fn(v, t, l, c)
+    for v, t, n, c in [(2048, 256, 4, 192), (50257, 1024, 12, 768), (10, 4, 1, 8), (257, 64, 3, 16)]:
+        want = count_params(GPTConfig(vocab_size=v, block_size=t, n_layer=n, n_head=4 if c % 4 == 0 else 1, n_embd=c))
+        got = fn(v, t, n, c)
         require(isinstance(got, int), f"return an int, got {type(got).__name__}")
-        require(got == want, f"for vocab {v}, context {t}, {l} layers, width {c}: {want:,} parameters, you "
+        require(got == want, f"for vocab {v}, context {t}, {n} layers, width {c}: {want:,} parameters, you "
                 f"said {got:,} (off by {got - want:+,}; biases, two LayerNorms per block and a final one count)")
 
 

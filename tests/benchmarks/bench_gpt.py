@@ -19,15 +19,18 @@ import torch
 
 os.environ["COURSE_FAST"] = "0"  # the full-mode configuration, whatever the caller's environment says
 
-from course_utils import bpe, data, gpt, pretrain  # noqa: E402
+from course_utils import bpe, data, gpt, pretrain, train  # noqa: E402
 
 import report  # noqa: E402  (tests/benchmarks/report.py, next to this script)
 
 def byte_data() -> tuple[torch.Tensor, torch.Tensor]:
     """The articles as UTF-8 bytes, each followed by an end-of-text id 256; the same split."""
     docs = [list(body.encode("utf-8")) + [256] for _t, body in data.wiki_articles()]
-    flat = lambda ds: torch.tensor([b for d in ds for b in d], dtype=torch.long)
-    return flat(docs[:-pretrain.VAL_ARTICLES]), flat(docs[-pretrain.VAL_ARTICLES:])
+
+    def flat(ds):
+        return torch.tensor([b for d in ds for b in d], dtype=torch.long)
+
+    return flat(docs[:-data.VAL_ARTICLES]), flat(docs[-data.VAL_ARTICLES:])
 
 
 def matching_width(target: int, base: gpt.GPTConfig) -> gpt.GPTConfig:
@@ -36,16 +39,18 @@ def matching_width(target: int, base: gpt.GPTConfig) -> gpt.GPTConfig:
     return min(options, key=lambda cfg: abs(gpt.count_params(cfg) - target))
 
 
-def median_step_s(model: gpt.GPT, ids: torch.Tensor, cfg: pretrain.TrainConfig, steps: int = 8) -> float:
+def median_step_s(model: gpt.GPT, ids: torch.Tensor, cfg: train.TrainConfig, steps: int = 8) -> float:
     """Median seconds of one training step (forward, backward, AdamW) of ``model``'s configuration."""
     probe = gpt.GPT(model.config)
-    opt = pretrain.make_optimizer(probe, cfg)
+    opt = train.make_optimizer(probe, cfg)
     times = []
     for _ in range(steps):
         x, y = pretrain.random_batch(ids, cfg.batch_size, model.config.block_size)
         start = time.perf_counter()
         loss = probe(x, y)[1]
-        opt.zero_grad(); loss.backward(); opt.step()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
         times.append(time.perf_counter() - start)
     return sorted(times[1:])[len(times[1:]) // 2]
 
@@ -54,7 +59,7 @@ def main() -> int:
     torch.set_num_threads(max(1, min(os.cpu_count() or 1, 8)))
     model_cfg, train_cfg = pretrain.configs()
     tok = bpe.get_tokenizer()
-    val_chars = sum(len(body) for _t, body in data.wiki_articles()[-pretrain.VAL_ARTICLES:])
+    val_chars = sum(len(body) for _t, body in data.wiki_articles()[-data.VAL_ARTICLES:])
     peak = pretrain.matmul_flops()
 
     train_ids, val_ids = pretrain.token_data(tok)

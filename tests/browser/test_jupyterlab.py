@@ -188,10 +188,11 @@ def test_notebook_in_jupyterlab(lab, browser, name):
             box = interacts.nth(i)
             box.scroll_into_view_if_needed()
             output = box.locator(".widget-output").last
-            _wait(lambda: output.inner_html().strip(), 60, f"interactive widget {i} to draw")
+            _wait(lambda output=output: output.inner_html().strip(), 60, f"interactive widget {i} to draw")
             before = output.inner_html()
             action = _move_first_control(box)
-            _wait(lambda: output.inner_html() not in (before, "") and output.inner_text().strip() + output.inner_html()
+            _wait(lambda output=output, before=before: output.inner_html() not in (before, "")
+                  and output.inner_text().strip() + output.inner_html()
                   and _kernel_status(page) == "idle", 120, f"interactive widget {i} to redraw after {action}")
             _wait_until_stable(output, seconds=1.0)
             page.screenshot(path=str(SCREENSHOTS / f"{stem}-widget{i + 1}.png"))
