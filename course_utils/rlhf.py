@@ -350,9 +350,11 @@ class PPOHistory:
 
 def ppo_step(policy: Policy, ref: GPT, opt: torch.optim.Optimizer, ro: Rollout, score: torch.Tensor,
              cfg: PPOConfig) -> tuple[dict, torch.Tensor]:
-    """Steps 3-5 of a PPO iteration on one rollout (B answers) whose answers scored ``score`` (B,).
+    """Steps 2-6 of a PPO iteration (chapter 08's list) on one rollout (B answers) whose answers
+    scored ``score`` (B,).
     Returns the last update's statistics and the per-token log-ratio to ``ref`` (B, T-1)."""
     with torch.no_grad():
+        # 2. per-token log-probabilities under the policy (at sampling time) and the reference; 4. values
         logits, values = policy(ro.x)                                   # (B, T, V), (B, T)
         old_logp = token_logprobs(logits, ro.x)                         # (B, T-1): the sampler's view
         ref_logp = token_logprobs(ref(ro.x)[0], ro.x)
@@ -361,12 +363,12 @@ def ppo_step(policy: Policy, ref: GPT, opt: torch.optim.Optimizer, ro: Rollout, 
         log_ratio = (old_logp - ref_logp) * ro.mask
         rewards = -cfg.kl_coef * log_ratio
         rewards[torch.arange(len(ro.x)), ro.last - 1] += score
-        # 4. advantages (GAE), normalised over the batch's answer tokens
+        # 5. advantages (GAE), normalised over the batch's answer tokens
         adv = gae(rewards, values, ro.mask, cfg.gamma, cfg.lam)
         returns = adv + values
         a = adv[ro.mask]
         adv = (adv - a.mean()) / (a.std() + 1e-8)
-    # 5. a few clipped updates on the same rollout (the ratio leaves 1 after the first)
+    # 6. a few clipped updates on the same rollout (the ratio leaves 1 after the first)
     for _ in range(cfg.epochs):
         logits, v = policy(ro.x)
         logp = token_logprobs(logits, ro.x)
@@ -386,9 +388,9 @@ def ppo(policy: Policy, ref: GPT, tok: bpe.Tokenizer, prompts: list[sft.Example]
         gold_fn: Callable[[sft.Example, str, bool], float], cfg: PPOConfig, desc: str = "PPO") -> PPOHistory:
     """Tune ``policy`` in place against ``reward_fn`` (N,) with a per-token KL penalty to ``ref``.
 
-    Each iteration, as chapter 08 numbers the steps: 1. pick ``cfg.batch`` prompts (two groups, each
-    of one token length, so the KV cache needs no padding); 2. sample an answer to each
-    (:func:`rollout`) and score it; 3-5. :func:`ppo_step`. ``gold_fn`` is only logged, never optimised.
+    Each iteration, as chapter 08 numbers the steps: 1. the rollouts: pick ``cfg.batch`` prompts (two
+    groups, each of one token length, so the KV cache needs no padding), sample an answer to each
+    (:func:`rollout`) and score it; 2-6. :func:`ppo_step`. ``gold_fn`` is only logged, never optimised.
     """
     rng = random.Random(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -404,10 +406,10 @@ def ppo(policy: Policy, ref: GPT, tok: bpe.Tokenizer, prompts: list[sft.Example]
     start = time.time()
     for it in tqdm(range(cfg.iters), desc=desc):
         group = [e for n in rng.choices(lengths, k=2) for e in rng.sample(by_length[n], cfg.batch // 2)]  # 1.
-        ro = rollout(policy.gpt, tok, group, cfg.max_new_tokens, generator=gen)                          # 2.
+        ro = rollout(policy.gpt, tok, group, cfg.max_new_tokens, generator=gen)                          # 1.
         with torch.no_grad():
             score = reward_fn(ro.examples, ro.answers)
-        stats, log_ratio = ppo_step(policy, ref, opt, ro, score, cfg)                                     # 3-5.
+        stats, log_ratio = ppo_step(policy, ref, opt, ro, score, cfg)                                     # 2-6.
         hist.reward.append(score.mean().item())
         hist.gold.append(sum(gold_fn(e, *a) for e, a in zip(ro.examples, ro.answers)) / len(group))
         hist.kl.append(log_ratio.sum(1).mean().item())

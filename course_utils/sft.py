@@ -54,21 +54,21 @@ class Example:
     source: str
 
 
-def _year(s, rng, pool):
+def _year(s, rng):
     years = _YEAR.findall(s)
     if len(years) != 1 or len(_NUMBER.findall(s)) != 1:
         return None
     return rng.choice(["Which year does this sentence mention? {s}", "Year in: {s}"]).format(s=s), years[0]
 
 
-def _has_year(s, rng, pool):
+def _has_year(s, rng):
     if not _YEAR.search(s) and (_NUMBER.search(s) or rng.random() < 0.8):
         return None    # other numbers are ambiguous; most sentences have no year: keep 1 in 5 for balance
     template = rng.choice(["Does this sentence mention a year? {s}", "Any year in: {s}"])
     return template.format(s=s), "yes" if _YEAR.search(s) else "no"
 
 
-def _word_order(s, rng, pool):
+def _word_order(s, rng):
     words = s[:-1].split()
     if rng.random() < 0.5:
         shuffled = words[:]
@@ -80,7 +80,7 @@ def _word_order(s, rng, pool):
     return rng.choice(["Is this sentence in its original word order? {s}", "Word order ok? {s}"]).format(s=s), answer
 
 
-def _long(s, rng, pool):
+def _long(s, rng):
     n = len(s.split())
     if n == 10:
         return None                             # keep a margin between the two answers
@@ -88,12 +88,12 @@ def _long(s, rng, pool):
     return template.format(s=s), "yes" if n > 10 else "no"
 
 
-def _comma(s, rng, pool):
+def _comma(s, rng):
     template = rng.choice(["Does this sentence contain a comma? {s}", "Any comma in: {s}"])
     return template.format(s=s), "yes" if "," in s else "no"
 
 
-def _complete(s, rng, pool):
+def _complete(s, rng):
     words = s.split()
     if len(words) < 8:
         return None
@@ -103,7 +103,7 @@ def _complete(s, rng, pool):
 
 
 class Task(NamedTuple):
-    make: Callable      # make(sentence, rng, pool) -> (instruction, answer), or None if it does not apply
+    make: Callable      # make(sentence, rng) -> (instruction, answer), or None if it does not apply
     exact: bool         # graded by exact match (a checkable task)?
 
 
@@ -141,7 +141,7 @@ def make_examples(pool: list[str], per_task: int, seed: int, replace: bool = Tru
         made = 0
         while made < per_task and (order or replace):
             sentence = order.pop() if order else rng.choice(candidates)
-            pair = task.make(sentence, rng, pool)
+            pair = task.make(sentence, rng)
             if pair is not None:
                 out.append(Example(name, *pair, sentence))
                 made += 1

@@ -32,7 +32,7 @@ def test_every_task_answers_from_its_sentence(name):
     rng = random.Random(0)
     pool = ["In 1776 the colonies, thirteen of them, declared independence from Britain.",
             "The cat sat on the mat.", "Algorithms are studied in computer science and mathematics today."]
-    made = [sft.TASKS[name].make(s, rng, pool) for s in pool * 20]
+    made = [sft.TASKS[name].make(s, rng) for s in pool * 20]
     made = [m for m in made if m is not None]
     assert made, f"{name} made no example"
     for instruction, answer in made:
@@ -42,9 +42,9 @@ def test_every_task_answers_from_its_sentence(name):
 
 
 def test_year_task_is_right():
-    instruction, answer = sft.TASKS["year"].make("The war ended in 1783 with a treaty.", random.Random(0), [])
+    instruction, answer = sft.TASKS["year"].make("The war ended in 1783 with a treaty.", random.Random(0))
     assert answer == "1783" and "1783" in instruction
-    assert sft.TASKS["year"].make("In 1776 and 1783 it changed.", random.Random(0), []) is None
+    assert sft.TASKS["year"].make("In 1776 and 1783 it changed.", random.Random(0)) is None
 
 
 def test_encode_example_masks_the_prompt(chat_tok):
