@@ -3,7 +3,7 @@
 1. A chapter writes the code it is about in its own cells: each name in TAUGHT is defined there
    (``def`` or ``class``), and when the chapter's own package module is imported, a cell that
    uses it also asserts (the package gives the same numbers as the cells). No cell prints package source (``inspect.getsource``) instead.
-2. A code cell does one job: at most MAX_LINES non-blank lines.
+2. A code cell does one job: at most MAX_LINES lines.
 3. A notebook imports from ``course_utils`` only what earlier chapters built (or its own module,
    to compare with) plus plumbing.
 Each check is a function of a notebook's code cells, so the tests below can also show that it
@@ -84,9 +84,9 @@ def violations(chapter: int, cells: list[str]) -> list[str]:
     for k, src in enumerate(cells):
         if re.search(r"\bgetsource\b", src):
             found.append(f"code cell {k} prints package source (inspect.getsource): write the code in the cell")
-        n = sum(1 for ln in src.splitlines() if ln.strip())
+        n = len(src.splitlines())
         if n > MAX_LINES:
-            found.append(f"code cell {k} has {n} non-blank lines (at most {MAX_LINES}): split it")
+            found.append(f"code cell {k} has {n} lines (at most {MAX_LINES}): split it")
     modules = imported_modules(cells)
     for module in modules:
         if module in PLUMBING:
@@ -143,7 +143,7 @@ def test_contract_rejects_printed_source_instead_of_code():
 
 def test_contract_rejects_long_cells_later_modules_and_unchecked_imports():
     cells = _chapter_cells(4)
-    assert any("non-blank lines" in v for v in violations(4, cells + ["x = 1\n" * (MAX_LINES + 1)]))
+    assert any("lines (at most" in v for v in violations(4, cells + ["x = 1\n" * (MAX_LINES + 1)]))
     assert any("chapter 06" in v for v in violations(4, cells + ["from course_utils import gpt"]))
     no_asserts = [re.sub(r"^(\s*)assert\b.*$", r"\1pass", src, flags=re.M) for src in cells]
     assert any("no assert" in v for v in violations(4, no_asserts))
