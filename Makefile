@@ -96,8 +96,10 @@ test-browser: $(BROWSER_STAMP)
 		echo "Install it (Debian/Ubuntu: sudo apt-get install -y chromium) or pass CHROMIUM=/path/to/chromium."; exit 1; }
 	CHROMIUM="$(CHROMIUM)" $(BIN)/python -m pytest tests/browser -p no:cacheprovider $(PYTEST_ARGS)
 
-## execute: run every notebook in full mode; executed copies land in build/executed/
+## execute: run every notebook in full mode; executed copies land in build/executed/, next to a copy
+##          of images/ so that their ../images/ links resolve there as they do in notebooks/
 execute: $(STAMP)
+	mkdir -p build && cp -r images build/
 	COURSE_STATIC=1 $(BIN)/jupyter nbconvert --to notebook --execute \
 		--ExecutePreprocessor.timeout=1800 --output-dir build/executed notebooks/*.ipynb
 

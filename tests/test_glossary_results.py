@@ -12,6 +12,10 @@ def test_glossary_is_well_formed():
     chinese = [t.chinese for t in terms]
     assert len(set(english)) == len(english), "duplicate English terms"
     assert len(set(chinese)) == len(chinese), "duplicate Chinese terms"
+    for term in terms:
+        clash = set(term.synonyms) & (set(chinese) | {s for t in terms if t is not term for s in t.synonyms})
+        assert not clash, f"'{term.english}': synonym(s) {clash} also name another row"
+        assert term.chinese not in term.synonyms, f"'{term.english}' lists its own name as a synonym"
     assert {t.chapter for t in terms} == set(range(11)), "every chapter has terms"
 
 
@@ -19,6 +23,7 @@ def test_glossary_lookup_both_ways():
     assert glossary.lookup("Backpropagation").chinese == "反向传播"
     assert glossary.lookup("反向传播").english == "backpropagation"
     assert glossary.lookup("tensors").english == "tensor"
+    assert glossary.lookup("偏差").english == "bias", "the notes' synonym finds the course's term"
     with pytest.raises(KeyError, match="Did you mean"):
         glossary.lookup("gradient desc")
     with pytest.raises(ValueError):
@@ -27,7 +32,8 @@ def test_glossary_lookup_both_ways():
 
 def test_glossary_chapter_table():
     table = glossary.markdown(0)
-    assert table.startswith("| English | 中文 |") and "| tensor | 张量 |" in table
+    assert table.startswith("| English | 中文 | also written |") and "| tensor | 张量 |  |" in table
+    assert "| bias | 偏置 | 偏差 |" in table
     with pytest.raises(ValueError):
         glossary.for_chapter(11)
 

@@ -109,6 +109,44 @@ def test_glossary_terms_are_consistent(path):
     assert not problems, "\n".join(problems)
 
 
+def _first_introductions():
+    """{glossary English term: chapter of its first **English** (中文) in the notebooks' prose}.
+
+    A row whose Chinese is the English name itself (RMSprop, Adam) counts as introduced by **Name**.
+    """
+    first = {}
+    for path in NOTEBOOKS:
+        chapter = int(path.name[:2])
+        prose = "\n".join(_source(c) for c in _load(path)["cells"] if c["cell_type"] == "markdown")
+        for english, _ in BILINGUAL.findall(prose):
+            try:
+                first.setdefault(glossary.lookup(english).english, chapter)
+            except KeyError:
+                pass  # reported by test_glossary_terms_are_consistent
+        for term in glossary.terms():
+            if term.chinese == term.english and f"**{term.english}**" in prose:
+                first.setdefault(term.english, chapter)
+    return first
+
+
+def test_every_glossary_row_is_introduced_in_its_chapter():
+    """Each row is written bilingually in the prose, first in the chapter the row names.
+
+    The end-of-chapter table (glossary.show) lists a chapter's rows, so a row with the wrong chapter
+    shows a term in the wrong table, and a row never written in the prose is a term the learner never meets.
+    """
+    first = _first_introductions()
+    problems = []
+    for term in glossary.terms():
+        if term.english not in first:
+            problems.append(f"'{term.english}' ({term.chinese}) is never written **{term.english}** ({term.chinese}) "
+                            f"in a notebook; introduce it in chapter {term.chapter:02d}")
+        elif first[term.english] != term.chapter:
+            problems.append(f"'{term.english}' is first introduced in chapter {first[term.english]:02d}, "
+                            f"but its glossary row says chapter {term.chapter:02d}")
+    assert not problems, "\n".join(problems)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_listed_in_readme(path):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -64,6 +65,8 @@ def run_notebook(path: Path, mode: str, seed: int) -> tuple[float, str | None]:
     out_dir = BUILD / "executed" / mode / ("" if seed == COURSE_SEED else f"seed-{seed}")
     out_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_dir / path.name)
+    # The notebooks link their diagrams as ../images/NAME.png; give the executed copy the same neighbour.
+    shutil.copytree(ROOT / "images", out_dir.parent / "images", dirs_exist_ok=True)
     return seconds, error
 
 
