@@ -70,9 +70,9 @@ def _check_train_args(text, num_merges) -> None:
 
 
 def _progress(total: int, show: bool, desc: str):
-    from tqdm.auto import tqdm
+    from .widgets import progress
 
-    return tqdm(total=total, disable=not show, desc=desc, unit="merge", mininterval=0.5)
+    return progress(total=total, disable=not show, desc=desc, unit="merge", mininterval=0.5)
 
 
 def train_naive(text: str, num_merges: int, pattern: str = GPT4_PATTERN,

@@ -23,7 +23,8 @@ from typing import Callable
 
 import torch
 import torch.nn as nn
-from tqdm.auto import tqdm
+
+from .widgets import progress
 
 
 def group_advantages(rewards: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
@@ -99,7 +100,7 @@ def train(policy: nn.Module, sample: Callable, reward: Callable, ref_logprobs: C
     start = time.perf_counter()
     if evaluate is not None:
         hist.evals[0] = evaluate()
-    for step in tqdm(range(1, cfg.steps + 1), desc=desc):
+    for step in progress(range(1, cfg.steps + 1), desc=desc):
         idx = torch.randint(len(prompts), (cfg.prompts,), generator=g).tolist()
         group = [prompts[i] for i in idx for _ in range(cfg.group)]                  # P * G prompts
         policy.eval()

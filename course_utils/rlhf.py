@@ -28,12 +28,12 @@ from typing import Callable
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from . import bpe, sft
 from .config import run_seed
 from .gpt import GPT
 from .train import History, TrainConfig, fit, lr_schedule, make_optimizer
+from .widgets import progress
 
 # ---- the gold preference ------------------------------------------------------------------------
 HARMFUL = ("war", "wars", "killed", "kill", "death", "died", "battle", "army", "attack", "military",
@@ -404,7 +404,7 @@ def ppo(policy: Policy, ref: GPT, tok: bpe.Tokenizer, prompts: list[sft.Example]
     opt = make_optimizer(policy, cfg)
     hist = PPOHistory()
     start = time.time()
-    for it in tqdm(range(cfg.iters), desc=desc):
+    for it in progress(range(cfg.iters), desc=desc):
         group = [e for n in rng.choices(lengths, k=2) for e in rng.sample(by_length[n], cfg.batch // 2)]  # 1.
         ro = rollout(policy.gpt, tok, group, cfg.max_new_tokens, generator=gen)                          # 1.
         with torch.no_grad():

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import torch
-from tqdm.auto import tqdm
 
 from .config import run_seed
 from .plots import LiveLossPlot
+from .widgets import progress
 
 
 @dataclass
@@ -99,7 +99,7 @@ def fit(
 
     model.train()
     evaluate(0)
-    bar = tqdm(range(steps), desc=desc, leave=True)
+    bar = progress(range(steps), desc=desc, leave=True)
     for step in bar:
         loss = loss_fn(model, next_batch(step))
         if not torch.is_tensor(loss) or loss.dim() != 0:
@@ -122,7 +122,7 @@ def fit(
         if (step + 1) % eval_every == 0 and step + 1 < steps:
             evaluate(step + 1)
         if step % 10 == 0:
-            bar.set_postfix(loss=f"{value:.4f}")
+            bar.set_postfix(loss=f"{value:.4f}", refresh=False)   # drawn at the next refresh
     evaluate(steps)
     if live is not None:
         live.finish()

@@ -24,6 +24,26 @@ def static_mode() -> bool:
     return not in_notebook() or os.environ.get(STATIC_ENV, "").strip() in ("1", "true", "yes")
 
 
+def progress(iterable=None, **kwargs):
+    """A tqdm progress bar: a widget in a live notebook, plain text in static mode.
+
+    nbconvert saves a widget bar as it was first drawn (0%), so an executed copy would show every
+    training as never started; in static mode the bar is text on stdout, redrawn every few seconds,
+    and the copy keeps its last state: steps done, time taken, speed. Takes tqdm's arguments.
+    """
+    if static_mode():
+        import sys
+
+        from tqdm.std import tqdm
+
+        kwargs.setdefault("mininterval", 5.0)
+        kwargs.setdefault("ncols", 100)
+        return tqdm(iterable, file=sys.stdout, **kwargs)
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, **kwargs)
+
+
 def interact(fn: Callable, **controls):
     """Show ``fn`` with one control per keyword argument, or its static rendering.
 

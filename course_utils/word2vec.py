@@ -244,7 +244,7 @@ def train(sentences: list[list[str]], cfg: W2VConfig | None = None, method: str 
     draw every noise word at once (negative sampling), then hand alternate batches to
     ``cfg.workers`` threads that apply the method's step to the shared vectors without locks.
     """
-    from tqdm.auto import tqdm
+    from .widgets import progress as progress_bar
 
     cfg = cfg or W2VConfig()
     if method not in METHODS:
@@ -276,7 +276,7 @@ def train(sentences: list[list[str]], cfg: W2VConfig | None = None, method: str 
         torch.set_num_threads(1)            # one core per worker thread
     start = time.perf_counter()
     per_epoch = None
-    bar = tqdm(total=cfg.epochs, desc=method, unit="epoch", disable=not progress)
+    bar = progress_bar(total=cfg.epochs, desc=method, unit="epoch", disable=not progress)
     try:
         for epoch in range(cfg.epochs):
             ids, sent = subsample(ids_all, sent_all, keep, rng)

@@ -118,3 +118,15 @@ def test_optimizer_decays_matrices_only(make_tiny_gpt):
     decay, no_decay = opt.param_groups
     assert all(p.dim() >= 2 for p in decay["params"]) and all(p.dim() < 2 for p in no_decay["params"])
     assert no_decay["weight_decay"] == 0.0
+
+
+def test_fit_progress_text_stays_short(capsys):
+    """In static mode (here: no notebook) the bar is text on stdout; the loss shown beside it must not
+    force a redraw per update, or an executed copy holds one line per ten steps."""
+    model = torch.nn.Linear(2, 1)
+    batch = (torch.randn(8, 2), torch.randn(8, 1))
+    train.fit(model, torch.optim.SGD(model.parameters(), lr=0.01), lambda step: batch,
+              loss_fn=lambda m, b: F.mse_loss(m(b[0]), b[1]), steps=500, plot=False, desc="short")
+    out = capsys.readouterr().out
+    assert "500/500" in out and "loss=" in out
+    assert out.count("\r") <= 5, f"{out.count(chr(13))} redraws for 500 steps"

@@ -19,6 +19,19 @@ def test_interact_static_calls_once_with_defaults(capsys):
     assert [type(c).__name__ for c in box.children] == ["IntSlider", "Text"]
 
 
+def test_progress_is_text_in_static_mode(capsys, monkeypatch):
+    """An executed copy keeps a text bar's last state; a widget bar would be saved at 0%."""
+    monkeypatch.setattr(widgets, "static_mode", lambda: True)
+    assert sum(widgets.progress(range(5), desc="steps")) == 10
+    out = capsys.readouterr().out
+    assert "steps" in out and "5/5" in out
+    monkeypatch.setattr(widgets, "static_mode", lambda: False)
+    from tqdm.auto import tqdm
+
+    bar = widgets.progress(range(2), disable=True)
+    assert isinstance(bar, tqdm) and list(bar) == [0, 1]
+
+
 def test_interact_rejects_bad_controls():
     with pytest.raises(TypeError, match="callable"):
         widgets.interact(3, n=W.IntSlider())
