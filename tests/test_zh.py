@@ -82,7 +82,7 @@ def test_title_badge_sections(en_path):
     assert re.search(r"[\u4e00-\u9fff]", title.splitlines()[0]), "translate the chapter title"
     badge = colab.badge_url(en_path.name).replace("/notebooks/", "/notebooks/zh/")
     assert badge in title, "the Colab badge must open the Chinese notebook"
-    for needed in ("本章构建", "预备知识", "运行时间"):
+    for needed in ("本章内容", "预备知识", "运行时间"):
         assert needed in title, f"title cell lacks {needed}"
     for heading in ("练习", "## 关键结果", "## 小结", "### 本章术语", "延伸阅读"):
         assert heading in prose, f"missing section: {heading}"
